@@ -1,0 +1,245 @@
+// Package httpapi is Safesignal's HTTP API: routes with their access rules,
+// strict JSON decoding, RFC 9457 problems, and the handlers that turn
+// requests into commands and queries.
+package httpapi
+
+import (
+	"context"
+	"crypto/rand"
+	"encoding/hex"
+	"fmt"
+	"net/http"
+	"slices"
+	"strings"
+	"time"
+
+	"github.com/safesignal/safesignal/adapters/auth"
+	"github.com/safesignal/safesignal/adapters/commands"
+	"github.com/safesignal/safesignal/projections/signaldetail"
+	"go.uber.org/zap"
+)
+
+// Deps are what the API needs.
+type Deps struct {
+	Commands *commands.Service
+	Signals  signaldetail.Store
+	Verifier auth.Verifier
+	// WaitFor blocks until the read models have applied stream sequence
+	// seq (read-your-writes after a command).
+	WaitFor func(ctx context.Context, seq uint64) error
+	// Ready reports nil once the read models have caught up with the log.
+	Ready  func(ctx context.Context) error
+	Logger *zap.Logger
+	// ConsistencyWait bounds how long a write waits for its read model.
+	ConsistencyWait time.Duration
+}
+
+// Server serves the API.
+type Server struct {
+	deps    Deps
+	handler http.Handler
+}
+
+// Route is one entry of the API's access table: the single place that says
+// who may call what. The middleware enforces it and a test walks it.
+type Route struct {
+	Method  string
+	Pattern string
+	// Public routes need no token; every other route needs one of Roles.
+	Public  bool
+	Roles   []auth.Role
+	handler http.HandlerFunc
+}
+
+// New builds the server.
+func New(deps Deps) *Server {
+	if deps.ConsistencyWait == 0 {
+		deps.ConsistencyWait = 2 * time.Second
+	}
+	s := &Server{deps: deps}
+	mux := http.NewServeMux()
+	for _, rt := range s.Routes() {
+		mux.Handle(rt.Method+" "+rt.Pattern, s.guard(rt))
+	}
+	mux.HandleFunc("/", func(w http.ResponseWriter, r *http.Request) {
+		writeProblem(w, r, newProblem(http.StatusNotFound, "not-found", "Not found", "no such resource"))
+	})
+	s.handler = s.recoverer(s.correlate(s.logRequests(securityHeaders(mux))))
+	return s
+}
+
+// Routes is the access table.
+func (s *Server) Routes() []Route {
+	reporters := []auth.Role{auth.RoleReporter, auth.RoleSafetyOfficer, auth.RoleColleague}
+	readers := []auth.Role{auth.RoleReporter, auth.RoleSafetyOfficer, auth.RoleAdmin}
+	return []Route{
+		{Method: http.MethodGet, Pattern: "/healthz", Public: true, handler: s.healthz},
+		{Method: http.MethodGet, Pattern: "/readyz", Public: true, handler: s.readyz},
+		{Method: http.MethodPost, Pattern: "/api/v1/signals", Roles: reporters, handler: s.fileSignal},
+		{Method: http.MethodGet, Pattern: "/api/v1/signals/{id}", Roles: readers, handler: s.getSignal},
+	}
+}
+
+// ServeHTTP implements http.Handler.
+func (s *Server) ServeHTTP(w http.ResponseWriter, r *http.Request) { s.handler.ServeHTTP(w, r) }
+
+// NewHTTPServer wraps the handler with the timeouts and limits that keep a
+// slow or hostile client from holding the server.
+func NewHTTPServer(addr string, h http.Handler) *http.Server {
+	return &http.Server{
+		Addr:              addr,
+		Handler:           h,
+		ReadHeaderTimeout: 5 * time.Second,
+		ReadTimeout:       30 * time.Second,
+		WriteTimeout:      30 * time.Second,
+		IdleTimeout:       2 * time.Minute,
+		MaxHeaderBytes:    32 << 10,
+	}
+}
+
+// guard authenticates and authorises a route.
+func (s *Server) guard(rt Route) http.Handler {
+	return http.HandlerFunc(func(w http.ResponseWriter, r *http.Request) {
+		if rt.Public {
+			rt.handler(w, r)
+			return
+		}
+		p, prob := s.authenticate(r)
+		if prob != nil {
+			w.Header().Set("WWW-Authenticate", `Bearer realm="safesignal"`)
+			writeProblem(w, r, prob)
+			return
+		}
+		if !slices.Contains(rt.Roles, p.Role) {
+			writeProblem(w, r, newProblem(http.StatusForbidden, "forbidden", "Forbidden", fmt.Sprintf("the role %s may not do this", p.Role)))
+			return
+		}
+		rt.handler(w, r.WithContext(auth.WithPrincipal(r.Context(), p)))
+	})
+}
+
+func (s *Server) authenticate(r *http.Request) (auth.Principal, *Problem) {
+	h := r.Header.Get("Authorization")
+	scheme, token, ok := strings.Cut(h, " ")
+	if h == "" || !ok || !strings.EqualFold(scheme, "Bearer") || token == "" {
+		return auth.Principal{}, newProblem(http.StatusUnauthorized, "unauthenticated", "Authentication required", "send a bearer token in the Authorization header")
+	}
+	p, err := s.deps.Verifier.Verify(r.Context(), strings.TrimSpace(token))
+	if err != nil {
+		return auth.Principal{}, newProblem(http.StatusUnauthorized, "unauthenticated", "Invalid token", "the bearer token was not accepted")
+	}
+	return p, nil
+}
+
+func (s *Server) healthz(w http.ResponseWriter, _ *http.Request) {
+	writeJSON(w, http.StatusOK, map[string]string{"status": "ok"})
+}
+
+func (s *Server) readyz(w http.ResponseWriter, r *http.Request) {
+	if err := s.deps.Ready(r.Context()); err != nil {
+		writeProblem(w, r, newProblem(http.StatusServiceUnavailable, "not-ready", "Not ready", err.Error()))
+		return
+	}
+	writeJSON(w, http.StatusOK, map[string]string{"status": "ready"})
+}
+
+type correlationKey struct{}
+
+func correlationID(ctx context.Context) string {
+	id, _ := ctx.Value(correlationKey{}).(string)
+	return id
+}
+
+// correlate takes the caller's X-Correlation-ID when it is a safe token,
+// or makes one, and returns it on the response.
+func (s *Server) correlate(next http.Handler) http.Handler {
+	return http.HandlerFunc(func(w http.ResponseWriter, r *http.Request) {
+		id := r.Header.Get("X-Correlation-ID")
+		if !safeToken(id, 64) {
+			var b [12]byte
+			_, _ = rand.Read(b[:])
+			id = hex.EncodeToString(b[:])
+		}
+		w.Header().Set("X-Correlation-ID", id)
+		next.ServeHTTP(w, r.WithContext(context.WithValue(r.Context(), correlationKey{}, id)))
+	})
+}
+
+func safeToken(s string, maxLen int) bool {
+	if s == "" || len(s) > maxLen {
+		return false
+	}
+	for _, c := range s {
+		if !(c >= 'a' && c <= 'z' || c >= 'A' && c <= 'Z' || c >= '0' && c <= '9' || c == '-' || c == '_' || c == '.' || c == ':') {
+			return false
+		}
+	}
+	return true
+}
+
+type statusRecorder struct {
+	http.ResponseWriter
+	status int
+}
+
+func (sr *statusRecorder) WriteHeader(code int) {
+	if sr.status == 0 {
+		sr.status = code
+	}
+	sr.ResponseWriter.WriteHeader(code)
+}
+
+func (sr *statusRecorder) Write(b []byte) (int, error) {
+	if sr.status == 0 {
+		sr.status = http.StatusOK
+	}
+	return sr.ResponseWriter.Write(b)
+}
+
+// logRequests logs one line per request: never a body, a token or free text.
+func (s *Server) logRequests(next http.Handler) http.Handler {
+	return http.HandlerFunc(func(w http.ResponseWriter, r *http.Request) {
+		start := time.Now()
+		rec := &statusRecorder{ResponseWriter: w}
+		next.ServeHTTP(rec, r)
+		route := r.Pattern
+		if route == "" {
+			route = "unmatched"
+		}
+		s.deps.Logger.Debug("http request",
+			zap.String("method", r.Method),
+			zap.String("route", route),
+			zap.Int("status", rec.status),
+			zap.Duration("took", time.Since(start)),
+			zap.String("correlationId", correlationID(r.Context())),
+		)
+	})
+}
+
+// recoverer turns a panic into a logged 500 problem instead of a dropped
+// connection. No input should get here; the tests make sure of it.
+func (s *Server) recoverer(next http.Handler) http.Handler {
+	return http.HandlerFunc(func(w http.ResponseWriter, r *http.Request) {
+		defer func() {
+			if v := recover(); v != nil {
+				if v == http.ErrAbortHandler {
+					panic(v)
+				}
+				s.deps.Logger.Error("panic in handler", zap.Any("panic", v), zap.String("route", r.Pattern), zap.Stack("stack"))
+				writeProblem(w, r, newProblem(http.StatusInternalServerError, "internal", "Internal error", "the server failed; the error was logged"))
+			}
+		}()
+		next.ServeHTTP(w, r)
+	})
+}
+
+func securityHeaders(next http.Handler) http.Handler {
+	return http.HandlerFunc(func(w http.ResponseWriter, r *http.Request) {
+		h := w.Header()
+		h.Set("X-Content-Type-Options", "nosniff")
+		h.Set("X-Frame-Options", "DENY")
+		h.Set("Referrer-Policy", "no-referrer")
+		h.Set("Content-Security-Policy", "default-src 'self'; frame-ancestors 'none'")
+		next.ServeHTTP(w, r)
+	})
+}

@@ -1,0 +1,240 @@
+package httpapi
+
+import (
+	"context"
+	"errors"
+	"fmt"
+	"net/http"
+	"strconv"
+	"time"
+
+	"github.com/google/uuid"
+	"github.com/safesignal/safesignal/adapters/auth"
+	"github.com/safesignal/safesignal/adapters/commands"
+	"github.com/safesignal/safesignal/domain"
+	"github.com/safesignal/safesignal/eventstore"
+	"github.com/safesignal/safesignal/projections/signaldetail"
+	"go.uber.org/zap"
+)
+
+// reportRequest is the body of POST /api/v1/signals.
+type reportRequest struct {
+	Organisation         string `json:"organisation"`
+	Region               string `json:"region"`
+	Specialty            string `json:"specialty"`
+	OccurredAt           string `json:"occurredAt"`
+	Kind                 string `json:"kind"`
+	Category             string `json:"category"`
+	Harm                 string `json:"harm"`
+	Description          string `json:"description"`
+	ImmediateActions     string `json:"immediateActions"`
+	Language             string `json:"language"`
+	PeerSupportRequested bool   `json:"peerSupportRequested"`
+	Anonymous            bool   `json:"anonymous"`
+}
+
+// created is the answer to a command that made or changed a signal.
+type created struct {
+	ID      uuid.UUID `json:"id"`
+	Version int       `json:"version"`
+}
+
+// signalResponse is a signal as the API shows it.
+type signalResponse struct {
+	ID                   uuid.UUID `json:"id"`
+	Version              int       `json:"version"`
+	Status               string    `json:"status"`
+	Organisation         string    `json:"organisation"`
+	Region               string    `json:"region"`
+	Specialty            string    `json:"specialty"`
+	OccurredAt           time.Time `json:"occurredAt"`
+	Kind                 string    `json:"kind"`
+	Category             string    `json:"category"`
+	Harm                 string    `json:"harm"`
+	Description          string    `json:"description"`
+	ImmediateActions     string    `json:"immediateActions,omitempty"`
+	Language             string    `json:"language"`
+	PeerSupportRequested bool      `json:"peerSupportRequested"`
+	Anonymous            bool      `json:"anonymous"`
+	Reporter             string    `json:"reporter,omitempty"`
+	ReportedAt           time.Time `json:"reportedAt"`
+	UpdatedAt            time.Time `json:"updatedAt"`
+}
+
+func (s *Server) fileSignal(w http.ResponseWriter, r *http.Request) {
+	p, _ := auth.FromContext(r.Context())
+	key, prob := idempotencyKey(r)
+	if prob != nil {
+		writeProblem(w, r, prob)
+		return
+	}
+	body, prob := readBody(w, r)
+	if prob != nil {
+		writeProblem(w, r, prob)
+		return
+	}
+	var req reportRequest
+	if prob := decodeStrict(body, &req); prob != nil {
+		writeProblem(w, r, prob)
+		return
+	}
+	occurredAt, err := time.Parse(time.RFC3339Nano, req.OccurredAt)
+	if req.OccurredAt != "" && err != nil {
+		writeProblem(w, r, fieldProblem(http.StatusUnprocessableEntity, "validation", "Invalid signal", "occurredAt", "invalid", "occurredAt must be an RFC 3339 date-time such as 2026-11-20T14:30:00+01:00"))
+		return
+	}
+	if req.Organisation == "" {
+		req.Organisation = p.Organisation
+	}
+	if p.Organisation != "" && req.Organisation != p.Organisation {
+		writeProblem(w, r, fieldProblem(http.StatusUnprocessableEntity, "validation", "Invalid signal", "organisation", "forbidden", "you can file signals only for your own organisation"))
+		return
+	}
+	cmd := domain.ReportSignal{
+		Organisation:         req.Organisation,
+		Region:               req.Region,
+		Specialty:            domain.Specialty(req.Specialty),
+		OccurredAt:           occurredAt,
+		Kind:                 domain.Kind(req.Kind),
+		Category:             domain.Category(req.Category),
+		Harm:                 domain.Harm(req.Harm),
+		Description:          req.Description,
+		ImmediateActions:     req.ImmediateActions,
+		Language:             domain.Language(req.Language),
+		PeerSupportRequested: req.PeerSupportRequested,
+		Anonymous:            req.Anonymous,
+	}
+	meta := commands.Meta{Caller: p.Subject, CorrelationID: correlationID(r.Context()), IdempotencyKey: key}
+	if !req.Anonymous {
+		cmd.Reporter = p.Subject
+		meta.Actor = p.Subject
+	}
+	res, err := s.deps.Commands.Report(r.Context(), cmd, meta)
+	if err != nil {
+		writeProblem(w, r, s.commandProblem(r, err))
+		return
+	}
+	s.waitForReadModel(r.Context(), res.Sequence)
+	w.Header().Set("Location", "/api/v1/signals/"+res.ID.String())
+	w.Header().Set("ETag", etag(res.Version))
+	if res.Replayed {
+		w.Header().Set("Idempotent-Replayed", "true")
+	}
+	writeJSON(w, http.StatusCreated, created{ID: res.ID, Version: res.Version})
+}
+
+// waitForReadModel gives read-your-writes: the answer to a command leaves
+// only once the local read models hold it, or after ConsistencyWait (the
+// write is durable either way).
+func (s *Server) waitForReadModel(ctx context.Context, seq uint64) {
+	ctx, cancel := context.WithTimeout(ctx, s.deps.ConsistencyWait)
+	defer cancel()
+	if err := s.deps.WaitFor(ctx, seq); err != nil {
+		s.deps.Logger.Warn("read model behind after a write", zap.Uint64("sequence", seq), zap.Error(err))
+	}
+}
+
+func (s *Server) getSignal(w http.ResponseWriter, r *http.Request) {
+	p, _ := auth.FromContext(r.Context())
+	id, prob := signalID(r)
+	if prob != nil {
+		writeProblem(w, r, prob)
+		return
+	}
+	v, ok, err := s.deps.Signals.Get(r.Context(), id)
+	if err != nil {
+		s.deps.Logger.Error("read signal", zap.Error(err))
+		writeProblem(w, r, newProblem(http.StatusServiceUnavailable, "unavailable", "Read model unavailable", "the signal could not be read; try again"))
+		return
+	}
+	// A signal the caller may not see is answered as one that does not
+	// exist, so that ids cannot be probed.
+	if !ok || !canRead(p, v) {
+		writeProblem(w, r, newProblem(http.StatusNotFound, "not-found", "Signal not found", "no signal with this id is visible to you"))
+		return
+	}
+	w.Header().Set("ETag", etag(v.Version))
+	writeJSON(w, http.StatusOK, present(v))
+}
+
+// canRead is the object-level rule for one signal.
+func canRead(p auth.Principal, v signaldetail.View) bool {
+	switch p.Role {
+	case auth.RoleAdmin:
+		return true
+	case auth.RoleSafetyOfficer:
+		return p.Organisation == v.Organisation
+	case auth.RoleReporter:
+		return !v.Anonymous && v.Reporter != "" && v.Reporter == p.Subject
+	default:
+		return false
+	}
+}
+
+func present(v signaldetail.View) signalResponse {
+	return signalResponse{
+		ID: v.ID, Version: v.Version, Status: string(v.Status), Organisation: v.Organisation,
+		Region: v.Region, Specialty: string(v.Specialty), OccurredAt: v.OccurredAt,
+		Kind: string(v.Kind), Category: string(v.Category), Harm: string(v.Harm),
+		Description: v.Description, ImmediateActions: v.ImmediateActions,
+		Language: string(v.Language), PeerSupportRequested: v.PeerSupportRequested,
+		Anonymous: v.Anonymous, Reporter: v.Reporter, ReportedAt: v.ReportedAt, UpdatedAt: v.UpdatedAt,
+	}
+}
+
+func etag(version int) string { return `"` + strconv.Itoa(version) + `"` }
+
+func signalID(r *http.Request) (uuid.UUID, *Problem) {
+	raw := r.PathValue("id")
+	id, err := uuid.Parse(raw)
+	if err != nil || len(raw) != 36 {
+		return uuid.Nil, fieldProblem(http.StatusBadRequest, "invalid-id", "Invalid signal id", "id", "invalid", "the signal id must be a UUID")
+	}
+	return id, nil
+}
+
+// idempotencyKey reads the optional Idempotency-Key header.
+func idempotencyKey(r *http.Request) (string, *Problem) {
+	vals := r.Header.Values("Idempotency-Key")
+	switch {
+	case len(vals) == 0:
+		return "", nil
+	case len(vals) > 1:
+		return "", fieldProblem(http.StatusBadRequest, "invalid-header", "Invalid Idempotency-Key", "Idempotency-Key", "duplicate", "send one Idempotency-Key header")
+	}
+	key := vals[0]
+	if len(key) > 255 || key == "" {
+		return "", fieldProblem(http.StatusBadRequest, "invalid-header", "Invalid Idempotency-Key", "Idempotency-Key", "invalid", "the Idempotency-Key must be 1 to 255 characters")
+	}
+	for _, c := range []byte(key) {
+		if c < 0x21 || c > 0x7e {
+			return "", fieldProblem(http.StatusBadRequest, "invalid-header", "Invalid Idempotency-Key", "Idempotency-Key", "invalid", "the Idempotency-Key must be printable ASCII without spaces")
+		}
+	}
+	return key, nil
+}
+
+// commandProblem maps an error of the command side to a problem. Anything
+// unexpected is logged and answered 503: the command was not applied and
+// may be retried.
+func (s *Server) commandProblem(r *http.Request, err error) *Problem {
+	var ve *domain.ValidationError
+	var te *domain.TransitionError
+	switch {
+	case errors.As(err, &ve):
+		return newProblem(http.StatusUnprocessableEntity, "validation", "Invalid signal", "one or more fields are not acceptable", ve.Fields...)
+	case errors.Is(err, domain.ErrNotFound):
+		return newProblem(http.StatusNotFound, "not-found", "Signal not found", "no signal with this id is visible to you")
+	case errors.As(err, &te):
+		return newProblem(http.StatusConflict, "illegal-transition", "Not possible in this state", te.Error())
+	case errors.Is(err, commands.ErrVersionMismatch):
+		return newProblem(http.StatusConflict, "version-mismatch", "The signal has changed", "the signal changed since you read it; reload it and send the command again with its current ETag in If-Match")
+	case errors.Is(err, eventstore.ErrConflict):
+		return newProblem(http.StatusConflict, "conflict", "Concurrent change", "another change to this signal came first; try again")
+	case errors.Is(err, context.Canceled), errors.Is(err, context.DeadlineExceeded):
+		return newProblem(http.StatusServiceUnavailable, "unavailable", "Try again", "the request did not complete in time; it was not applied unless a retry with the same Idempotency-Key says so")
+	default:
+		s.deps.Logger.Error("command failed", zap.Error(err), zap.String("route", r.Pattern), zap.String("correlationId", correlationID(r.Context())))
+		return newProblem(http.StatusServiceUnavailable, "unavailable", "Service unavailable", fmt.Sprintf("the command could not be stored; retry with the same Idempotency-Key (correlation id %s)", correlationID(r.Context())))
+	}
+}

@@ -1,0 +1,80 @@
+// Command safesignal is the Safesignal service: patient-safety signals as
+// immutable events on NATS JetStream, with read models built from the log.
+//
+// Usage:
+//
+//	safesignal serve [flags]    run the service (the main job)
+//	safesignal token [flags]    print a bearer token of the local issuer
+//	safesignal version          print the version
+package main
+
+import (
+	"context"
+	"errors"
+	"flag"
+	"fmt"
+	"io"
+	"os"
+	"os/signal"
+	"syscall"
+)
+
+// version is set at build time with -ldflags "-X main.version=...".
+var version = "dev"
+
+func main() {
+	ctx, stop := signal.NotifyContext(context.Background(), os.Interrupt, syscall.SIGTERM)
+	err := run(ctx, os.Args[1:], os.Stdout, os.Stderr)
+	stop()
+	if err != nil {
+		if !errors.Is(err, flag.ErrHelp) {
+			fmt.Fprintln(os.Stderr, "safesignal:", err)
+		}
+		os.Exit(exitCode(err))
+	}
+}
+
+// usageError is a mistake in the command line.
+type usageError struct{ msg string }
+
+func (e usageError) Error() string { return e.msg }
+
+func exitCode(err error) int {
+	if errors.Is(err, flag.ErrHelp) || errors.As(err, new(usageError)) {
+		return 2
+	}
+	return 1
+}
+
+const usage = `Safesignal: patient-safety signals and incident reporting.
+
+Usage:
+  safesignal serve [flags]   run the service (HTTP API on --http-addr)
+  safesignal token [flags]   print a bearer token signed by the local issuer
+  safesignal version         print the version
+
+Run 'safesignal COMMAND -h' for the flags of a command. Every flag can also
+be set in the environment as SAFESIGNAL_<FLAG> (e.g. SAFESIGNAL_HTTP_ADDR).
+`
+
+func run(ctx context.Context, args []string, stdout, stderr io.Writer) error {
+	if len(args) == 0 {
+		fmt.Fprint(stderr, usage)
+		return usageError{"no command given"}
+	}
+	switch args[0] {
+	case "serve":
+		return serve(ctx, args[1:], stderr)
+	case "token":
+		return token(args[1:], stdout, stderr)
+	case "version", "--version", "-version":
+		fmt.Fprintln(stdout, "safesignal", version)
+		return nil
+	case "help", "-h", "--help":
+		fmt.Fprint(stdout, usage)
+		return nil
+	default:
+		fmt.Fprint(stderr, usage)
+		return usageError{fmt.Sprintf("unknown command %q", args[0])}
+	}
+}

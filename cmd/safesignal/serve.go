@@ -1,0 +1,230 @@
+package main
+
+import (
+	"context"
+	"crypto/rand"
+	"encoding/hex"
+	"errors"
+	"fmt"
+	"io"
+	"net"
+	"net/http"
+	"os"
+	"path/filepath"
+	"sync"
+	"time"
+
+	"github.com/nats-io/nats.go"
+	"github.com/nats-io/nats.go/jetstream"
+	"github.com/safesignal/safesignal/adapters/auth"
+	"github.com/safesignal/safesignal/adapters/commands"
+	"github.com/safesignal/safesignal/adapters/httpapi"
+	"github.com/safesignal/safesignal/adapters/natsserver"
+	"github.com/safesignal/safesignal/eventstore"
+	"github.com/safesignal/safesignal/projections"
+	"github.com/safesignal/safesignal/projections/signaldetail"
+	"go.uber.org/zap"
+)
+
+type serveConfig struct {
+	httpAddr        string
+	dataDir         string
+	natsURL         string
+	natsListen      string
+	natsReplicas    int
+	logLevel        string
+	shutdownTimeout time.Duration
+}
+
+func serve(ctx context.Context, args []string, stderr io.Writer) error {
+	fs := newFlagSet("serve", stderr)
+	var cfg serveConfig
+	fs.StringVar(&cfg.httpAddr, "http-addr", fs.envOr("http-addr", ":8080"), "HTTP listen address ($SAFESIGNAL_HTTP_ADDR)")
+	fs.StringVar(&cfg.dataDir, "data-dir", fs.envOr("data-dir", "./data"), "data directory: embedded NATS store, keys ($SAFESIGNAL_DATA_DIR)")
+	fs.StringVar(&cfg.natsURL, "nats-url", fs.envOr("nats-url", ""), "NATS server URL; empty runs an embedded server ($SAFESIGNAL_NATS_URL)")
+	fs.StringVar(&cfg.natsListen, "nats-listen", fs.envOr("nats-listen", "127.0.0.1:0"), "loopback address the embedded NATS listens on (port 0: any free port; empty: in-process only) ($SAFESIGNAL_NATS_LISTEN)")
+	fs.StringVar(&cfg.logLevel, "log-level", fs.envOr("log-level", "info"), "log level: debug, info, warn, error ($SAFESIGNAL_LOG_LEVEL)")
+	shutdownTimeout := fs.Duration("shutdown-timeout", 20*time.Second, "how long a graceful shutdown may take")
+	if err := fs.Parse(args); err != nil {
+		return err
+	}
+	cfg.shutdownTimeout = *shutdownTimeout
+	cfg.natsReplicas = 1
+
+	logger, err := newLogger(cfg.logLevel)
+	if err != nil {
+		return err
+	}
+	defer func() { _ = logger.Sync() }()
+	if err := runServer(ctx, cfg, logger); err != nil {
+		logger.Error("serve failed", zap.Error(err))
+		return err
+	}
+	return nil
+}
+
+func runServer(ctx context.Context, cfg serveConfig, logger *zap.Logger) error {
+	if err := os.MkdirAll(cfg.dataDir, 0o700); err != nil {
+		return fmt.Errorf("data directory: %w", err)
+	}
+
+	nc, closeNATS, err := connectNATS(cfg, logger)
+	if err != nil {
+		return err
+	}
+	defer closeNATS()
+
+	js, err := jetstream.New(nc)
+	if err != nil {
+		return fmt.Errorf("jetstream: %w", err)
+	}
+	storeCfg := eventstore.DefaultConfig()
+	storeCfg.Replicas = cfg.natsReplicas
+	log, err := eventstore.Open(ctx, js, storeCfg)
+	if err != nil {
+		return err
+	}
+	registry, err := projections.NewRegistry()
+	if err != nil {
+		return err
+	}
+	secret, err := auth.LoadOrCreateSecret(filepath.Join(cfg.dataDir, "secrets", "idempotency.key"))
+	if err != nil {
+		return err
+	}
+	cmds, err := commands.New(log, registry, commands.Options{Secret: secret})
+	if err != nil {
+		return err
+	}
+	issuer, err := auth.LoadOrCreateLocalIssuer(cfg.dataDir)
+	if err != nil {
+		return err
+	}
+
+	// Read models live in this process's memory and are rebuilt from the
+	// log at every start, each through a durable consumer of its own that
+	// the server drops an hour after this process is gone.
+	instance := instanceID()
+	detail := signaldetail.NewMemory()
+	runners := []*projections.Runner{
+		projections.NewRunner(log, registry, detail, projections.RunnerOptions{
+			ConsumerName: detail.Name() + "_" + instance, InactiveThreshold: time.Hour, BatchSize: 500,
+		}, logger),
+	}
+
+	runCtx, stopRunners := context.WithCancel(context.Background())
+	defer stopRunners()
+	var wg sync.WaitGroup
+	runErr := make(chan error, len(runners))
+	for _, r := range runners {
+		wg.Add(1)
+		go func() {
+			defer wg.Done()
+			if err := r.Run(runCtx); err != nil {
+				runErr <- err
+			}
+		}()
+	}
+
+	api := httpapi.New(httpapi.Deps{
+		Commands: cmds,
+		Signals:  detail,
+		Verifier: issuer.Verifier(),
+		WaitFor: func(ctx context.Context, seq uint64) error {
+			for _, r := range runners {
+				if err := r.WaitFor(ctx, seq); err != nil {
+					return err
+				}
+			}
+			return nil
+		},
+		Ready: func(context.Context) error {
+			if nc.Status() != nats.CONNECTED {
+				return fmt.Errorf("NATS connection is %s", nc.Status())
+			}
+			for _, r := range runners {
+				if err := r.Err(); err != nil {
+					return err
+				}
+				if !r.Ready() {
+					return fmt.Errorf("projection %s is catching up (at sequence %d)", r.Name(), r.Position())
+				}
+			}
+			return nil
+		},
+		Logger: logger,
+	})
+	ln, err := net.Listen("tcp", cfg.httpAddr)
+	if err != nil {
+		return fmt.Errorf("listen on %s: %w", cfg.httpAddr, err)
+	}
+	srv := httpapi.NewHTTPServer(cfg.httpAddr, api)
+	httpErr := make(chan error, 1)
+	go func() { httpErr <- srv.Serve(ln) }()
+	logger.Info("safesignal serving", zap.String("http", "http://"+ln.Addr().String()), zap.String("dataDir", cfg.dataDir), zap.String("version", version))
+
+	var result error
+	select {
+	case <-ctx.Done():
+		logger.Info("shutting down")
+	case err := <-httpErr:
+		result = fmt.Errorf("http server: %w", err)
+	case err := <-runErr:
+		result = err
+	}
+	shutdownCtx, cancel := context.WithTimeout(context.Background(), cfg.shutdownTimeout)
+	defer cancel()
+	if err := srv.Shutdown(shutdownCtx); err != nil && !errors.Is(err, http.ErrServerClosed) {
+		logger.Warn("http shutdown", zap.Error(err))
+	}
+	stopRunners()
+	wg.Wait()
+	return result
+}
+
+// connectNATS connects to --nats-url, or starts the embedded server.
+func connectNATS(cfg serveConfig, logger *zap.Logger) (*nats.Conn, func(), error) {
+	opts := []nats.Option{
+		nats.Name("safesignal"),
+		nats.MaxReconnects(-1),
+		nats.ReconnectWait(500 * time.Millisecond),
+		nats.DisconnectErrHandler(func(_ *nats.Conn, err error) {
+			logger.Warn("NATS disconnected", zap.Error(err))
+		}),
+		nats.ReconnectHandler(func(c *nats.Conn) { logger.Info("NATS reconnected", zap.String("url", c.ConnectedUrlRedacted())) }),
+	}
+	if cfg.natsURL != "" {
+		nc, err := nats.Connect(cfg.natsURL, opts...)
+		if err != nil {
+			return nil, nil, fmt.Errorf("connect to NATS at %s: %w", cfg.natsURL, err)
+		}
+		return nc, func() { _ = nc.Drain() }, nil
+	}
+	ns, err := natsserver.Start(natsserver.Options{
+		StoreDir:   filepath.Join(cfg.dataDir, "nats"),
+		Listen:     cfg.natsListen,
+		SyncAlways: true,
+	})
+	if err != nil {
+		return nil, nil, err
+	}
+	nc, err := ns.Connect(opts...)
+	if err != nil {
+		ns.Shutdown()
+		return nil, nil, err
+	}
+	logger.Info("embedded NATS started", zap.String("url", ns.ClientURL()), zap.Bool("syncAlways", true))
+	return nc, func() {
+		_ = nc.Drain()
+		for nc.IsDraining() {
+			time.Sleep(10 * time.Millisecond)
+		}
+		ns.Shutdown()
+	}, nil
+}
+
+func instanceID() string {
+	var b [6]byte
+	_, _ = rand.Read(b[:])
+	return hex.EncodeToString(b[:])
+}

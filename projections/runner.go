@@ -1,0 +1,183 @@
+package projections
+
+import (
+	"context"
+	"fmt"
+	"sync"
+	"time"
+
+	"github.com/safesignal/safesignal/eventstore"
+	"go.uber.org/zap"
+)
+
+// Projection is a read model the runner feeds. Apply must store the
+// effect of the batch and the batch's last sequence as the checkpoint in
+// one atomic step, so that a crash leaves either both or neither.
+type Projection interface {
+	// Name identifies the projection (and its durable consumer).
+	Name() string
+	// Checkpoint is the last stream sequence the read model holds.
+	Checkpoint(ctx context.Context) (uint64, error)
+	// Apply folds a batch of events (all after the checkpoint, in order)
+	// and sets the checkpoint to through.
+	Apply(ctx context.Context, batch []Event, through uint64) error
+}
+
+// Log is what the runner reads from.
+type Log interface {
+	Consume(ctx context.Context, opts eventstore.ConsumeOptions, handle eventstore.Handler) error
+	LastSequence(ctx context.Context) (uint64, error)
+}
+
+// RunnerOptions tune a runner.
+type RunnerOptions struct {
+	// ConsumerName is the durable consumer's name; defaults to the
+	// projection's name. Read models kept in one process's memory use a
+	// name of their own per process.
+	ConsumerName string
+	// InactiveThreshold lets the server drop the consumer when the process
+	// is gone (for memory read models).
+	InactiveThreshold time.Duration
+	BatchSize         int
+}
+
+// Runner feeds one projection from the log: it resumes after the
+// projection's own checkpoint, applies in order, and tells waiters how far
+// it has come.
+type Runner struct {
+	log      Log
+	registry *eventstore.Registry
+	proj     Projection
+	opts     RunnerOptions
+	logger   *zap.Logger
+
+	mu       sync.Mutex
+	position uint64
+	target   uint64 // the stream's last sequence when the runner started
+	running  bool   // checkpoint and target are known
+	advanced chan struct{}
+	err      error
+}
+
+// NewRunner returns a runner for proj.
+func NewRunner(log Log, registry *eventstore.Registry, proj Projection, opts RunnerOptions, logger *zap.Logger) *Runner {
+	if opts.ConsumerName == "" {
+		opts.ConsumerName = proj.Name()
+	}
+	return &Runner{log: log, registry: registry, proj: proj, opts: opts, logger: logger.With(zap.String("projection", proj.Name())), advanced: make(chan struct{})}
+}
+
+// Name is the projection's name.
+func (r *Runner) Name() string { return r.proj.Name() }
+
+// Run follows the log until ctx ends. It returns an error only when it
+// cannot go on (the consumer cannot be set up, an event does not decode).
+func (r *Runner) Run(ctx context.Context) error {
+	checkpoint, err := r.proj.Checkpoint(ctx)
+	if err != nil {
+		return r.fail(fmt.Errorf("projection %s: read checkpoint: %w", r.proj.Name(), err))
+	}
+	target, err := r.log.LastSequence(ctx)
+	if err != nil {
+		return r.fail(fmt.Errorf("projection %s: %w", r.proj.Name(), err))
+	}
+	r.mu.Lock()
+	r.position, r.target, r.running = checkpoint, target, true
+	r.mu.Unlock()
+	r.logger.Info("projection catching up", zap.Uint64("checkpoint", checkpoint), zap.Uint64("target", target))
+	started := time.Now()
+	reported := target <= checkpoint
+
+	err = r.log.Consume(ctx, eventstore.ConsumeOptions{
+		Durable:           r.opts.ConsumerName,
+		After:             checkpoint,
+		BatchSize:         r.opts.BatchSize,
+		InactiveThreshold: r.opts.InactiveThreshold,
+	}, func(ctx context.Context, commits []eventstore.Commit) error {
+		pos := r.Position()
+		batch := make([]Event, 0, len(commits))
+		through := pos
+		for _, c := range commits {
+			if c.Sequence <= pos {
+				continue // already applied: a redelivery
+			}
+			events, err := Decode(r.registry, c)
+			if err != nil {
+				return err
+			}
+			batch = append(batch, events...)
+			through = c.Sequence
+		}
+		if through == pos {
+			return nil
+		}
+		if err := r.proj.Apply(ctx, batch, through); err != nil {
+			r.logger.Warn("projection apply failed; retrying", zap.Error(err))
+			return err
+		}
+		r.advance(through)
+		if !reported && through >= target {
+			reported = true
+			r.logger.Info("projection caught up", zap.Uint64("position", through), zap.Duration("took", time.Since(started)))
+		}
+		return nil
+	})
+	if err != nil {
+		return r.fail(fmt.Errorf("projection %s: %w", r.proj.Name(), err))
+	}
+	return nil
+}
+
+func (r *Runner) fail(err error) error {
+	r.mu.Lock()
+	r.err = err
+	r.mu.Unlock()
+	return err
+}
+
+func (r *Runner) advance(seq uint64) {
+	r.mu.Lock()
+	r.position = seq
+	close(r.advanced)
+	r.advanced = make(chan struct{})
+	r.mu.Unlock()
+}
+
+// Position is the last stream sequence applied.
+func (r *Runner) Position() uint64 {
+	r.mu.Lock()
+	defer r.mu.Unlock()
+	return r.position
+}
+
+// Ready reports whether the runner has caught up with the log as it stood
+// when the runner started, and has not failed.
+func (r *Runner) Ready() bool {
+	r.mu.Lock()
+	defer r.mu.Unlock()
+	return r.running && r.err == nil && r.position >= r.target
+}
+
+// Err is the error that stopped the runner, if any.
+func (r *Runner) Err() error {
+	r.mu.Lock()
+	defer r.mu.Unlock()
+	return r.err
+}
+
+// WaitFor blocks until the runner has applied sequence seq, or ctx ends.
+func (r *Runner) WaitFor(ctx context.Context, seq uint64) error {
+	for {
+		r.mu.Lock()
+		pos, ch := r.position, r.advanced
+		r.mu.Unlock()
+		if pos >= seq {
+			return nil
+		}
+		select {
+		case <-ctx.Done():
+			return fmt.Errorf("wait for projection %s to reach %d (at %d): %w", r.proj.Name(), seq, pos, ctx.Err())
+		case <-ch:
+		}
+	}
+}
