@@ -124,7 +124,9 @@ func TestReportSignalValidation(t *testing.T) {
 		{"description too long", func(c *domain.ReportSignal) { c.Description = strings.Repeat("x", domain.MaxDescriptionLength+1) }, "description"},
 		{"description with NUL", func(c *domain.ReportSignal) { c.Description = "dose\x00given" }, "description"},
 		{"description not UTF-8", func(c *domain.ReportSignal) { c.Description = "dose \xff given" }, "description"},
-		{"immediate actions too long", func(c *domain.ReportSignal) { c.ImmediateActions = strings.Repeat("x", domain.MaxImmediateActionsLength+1) }, "immediateActions"},
+		{"immediate actions too long", func(c *domain.ReportSignal) {
+			c.ImmediateActions = strings.Repeat("x", domain.MaxImmediateActionsLength+1)
+		}, "immediateActions"},
 		{"unknown language", func(c *domain.ReportSignal) { c.Language = "de" }, "language"},
 		{"anonymous with a reporter", func(c *domain.ReportSignal) { c.Anonymous = true }, "reporter"},
 		{"named without a reporter", func(c *domain.ReportSignal) { c.Reporter = "" }, "reporter"},
