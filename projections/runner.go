@@ -74,10 +74,16 @@ func (r *Runner) Name() string { return r.proj.Name() }
 // cannot go on (the consumer cannot be set up, an event does not decode).
 func (r *Runner) Run(ctx context.Context) error {
 	checkpoint, err := r.proj.Checkpoint(ctx)
+	if err != nil && ctx.Err() != nil {
+		return nil
+	}
 	if err != nil {
 		return r.fail(fmt.Errorf("projection %s: read checkpoint: %w", r.proj.Name(), err))
 	}
 	target, err := r.log.LastSequence(ctx)
+	if err != nil && ctx.Err() != nil {
+		return nil
+	}
 	if err != nil {
 		return r.fail(fmt.Errorf("projection %s: %w", r.proj.Name(), err))
 	}
@@ -122,7 +128,7 @@ func (r *Runner) Run(ctx context.Context) error {
 		}
 		return nil
 	})
-	if err != nil {
+	if err != nil && ctx.Err() == nil {
 		return r.fail(fmt.Errorf("projection %s: %w", r.proj.Name(), err))
 	}
 	return nil

@@ -58,8 +58,18 @@ func New(deps Deps) *Server {
 	}
 	s := &Server{deps: deps}
 	mux := http.NewServeMux()
+	allowed := map[string][]string{}
 	for _, rt := range s.Routes() {
 		mux.Handle(rt.Method+" "+rt.Pattern, s.guard(rt))
+		allowed[rt.Pattern] = append(allowed[rt.Pattern], rt.Method)
+	}
+	// A known path with another method is 405 with Allow, not 404.
+	for pattern, methods := range allowed {
+		allow := strings.Join(methods, ", ")
+		mux.HandleFunc(pattern, func(w http.ResponseWriter, r *http.Request) {
+			w.Header().Set("Allow", allow)
+			writeProblem(w, r, newProblem(http.StatusMethodNotAllowed, "method-not-allowed", "Method not allowed", "allowed: "+allow))
+		})
 	}
 	mux.HandleFunc("/", func(w http.ResponseWriter, r *http.Request) {
 		writeProblem(w, r, newProblem(http.StatusNotFound, "not-found", "Not found", "no such resource"))

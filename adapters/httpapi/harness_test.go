@@ -1,0 +1,160 @@
+package httpapi_test
+
+import (
+	"bytes"
+	"context"
+	"encoding/json"
+	"io"
+	"net/http"
+	"net/http/httptest"
+	"testing"
+	"time"
+
+	"github.com/safesignal/safesignal/adapters/auth"
+	"github.com/safesignal/safesignal/adapters/commands"
+	"github.com/safesignal/safesignal/adapters/httpapi"
+	"github.com/safesignal/safesignal/eventstore"
+	"github.com/safesignal/safesignal/eventstore/jstest"
+	"github.com/safesignal/safesignal/projections"
+	"github.com/safesignal/safesignal/projections/signaldetail"
+	"go.uber.org/zap"
+)
+
+// harness is the whole service on a real embedded JetStream, served over
+// real HTTP on loopback.
+type harness struct {
+	t      *testing.T
+	url    string
+	issuer *auth.LocalIssuer
+	log    *eventstore.JetStream
+}
+
+func newHarness(t *testing.T) *harness {
+	t.Helper()
+	srv := jstest.Start(t)
+	_, js := srv.JetStream(t)
+	ctx, cancel := context.WithCancel(context.Background())
+	t.Cleanup(cancel)
+	log, err := eventstore.Open(ctx, js, eventstore.DefaultConfig())
+	if err != nil {
+		t.Fatal(err)
+	}
+	reg, err := projections.NewRegistry()
+	if err != nil {
+		t.Fatal(err)
+	}
+	cmds, err := commands.New(log, reg, commands.Options{Secret: bytes.Repeat([]byte{7}, 32)})
+	if err != nil {
+		t.Fatal(err)
+	}
+	issuer, err := auth.LoadOrCreateLocalIssuer(t.TempDir())
+	if err != nil {
+		t.Fatal(err)
+	}
+	detail := signaldetail.NewMemory()
+	runner := projections.NewRunner(log, reg, detail, projections.RunnerOptions{ConsumerName: "detail_test"}, zap.NewNop())
+	done := make(chan struct{})
+	go func() {
+		defer close(done)
+		if err := runner.Run(ctx); err != nil {
+			t.Errorf("runner: %v", err)
+		}
+	}()
+	t.Cleanup(func() { cancel(); <-done })
+	api := httpapi.New(httpapi.Deps{
+		Commands: cmds,
+		Signals:  detail,
+		Verifier: issuer.Verifier(),
+		WaitFor:  runner.WaitFor,
+		Ready: func(context.Context) error {
+			if !runner.Ready() {
+				return context.DeadlineExceeded
+			}
+			return nil
+		},
+		Logger: zap.NewNop(),
+	})
+	ts := httptest.NewServer(api)
+	t.Cleanup(ts.Close)
+	return &harness{t: t, url: ts.URL, issuer: issuer, log: log}
+}
+
+func (h *harness) token(p auth.Principal) string {
+	h.t.Helper()
+	tok, err := h.issuer.Issue(p, time.Hour)
+	if err != nil {
+		h.t.Fatal(err)
+	}
+	return tok
+}
+
+func reporter(subject, org string) auth.Principal {
+	return auth.Principal{Subject: subject, Role: auth.RoleReporter, Organisation: org}
+}
+
+type response struct {
+	status int
+	header http.Header
+	body   []byte
+}
+
+func (r response) json(t *testing.T, v any) {
+	t.Helper()
+	if err := json.Unmarshal(r.body, v); err != nil {
+		t.Fatalf("response is not JSON (%d): %s", r.status, r.body)
+	}
+}
+
+func (h *harness) do(method, path, token string, body []byte, header map[string]string) response {
+	h.t.Helper()
+	req, err := http.NewRequest(method, h.url+path, bytes.NewReader(body))
+	if err != nil {
+		h.t.Fatal(err)
+	}
+	if body != nil {
+		req.Header.Set("Content-Type", "application/json")
+	}
+	if token != "" {
+		req.Header.Set("Authorization", "Bearer "+token)
+	}
+	for k, v := range header {
+		req.Header.Set(k, v)
+	}
+	resp, err := http.DefaultClient.Do(req)
+	if err != nil {
+		h.t.Fatal(err)
+	}
+	defer resp.Body.Close()
+	b, err := io.ReadAll(resp.Body)
+	if err != nil {
+		h.t.Fatal(err)
+	}
+	return response{status: resp.StatusCode, header: resp.Header, body: b}
+}
+
+// validBody is a filing that passes every check.
+func validBody() map[string]any {
+	return map[string]any{
+		"organisation":         "umc-utrecht",
+		"region":               "NL-UT",
+		"specialty":            "anaesthesiology",
+		"occurredAt":           time.Now().Add(-3 * time.Hour).UTC().Format(time.RFC3339),
+		"kind":                 "near_miss",
+		"category":             "medication",
+		"harm":                 "none",
+		"description":          "Tenfold morphine dose prepared; caught at the bedside check.",
+		"immediateActions":     "Dose discarded; pharmacy informed.",
+		"language":             "en",
+		"peerSupportRequested": false,
+		"anonymous":            false,
+	}
+}
+
+func mustJSON(t *testing.T, v any) []byte {
+	t.Helper()
+	b, err := json.Marshal(v)
+	if err != nil {
+		t.Fatal(err)
+	}
+	return b
+}
