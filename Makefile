@@ -17,7 +17,7 @@ run: build
 	./$(BIN) serve
 
 test:
-	$(GO) test -count=1 -timeout 30m ./...
+	$(GO) test -race -count=1 -timeout 30m ./...
 
 # The fast part of the suite: skips the process-level crash tests.
 test-short:

@@ -103,7 +103,7 @@ func NewHTTPServer(addr string, h http.Handler) *http.Server {
 		ReadTimeout:       30 * time.Second,
 		WriteTimeout:      30 * time.Second,
 		IdleTimeout:       2 * time.Minute,
-		MaxHeaderBytes:    32 << 10,
+		MaxHeaderBytes:    256 << 10, // room for a 100 KB forged token to reach the 401
 	}
 }
 
