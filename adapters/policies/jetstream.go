@@ -50,7 +50,10 @@ type SubscriberConfig struct {
 	// Filter restricts the consumers to a subject filter (default: all).
 	Filter string
 	// AckWait is how long JetStream waits for an ack before redelivering
-	// (default 5 minutes: handlers retry inside the router first).
+	// (default 5s; a handler that takes longer keeps its message by
+	// reporting progress every AckWait/3). After a crash, or when a
+	// message went to a pull request of a subscription that has just
+	// ended, it comes again after AckWait.
 	AckWait time.Duration
 	// NakDelay is the pause before a nacked message comes again (default 1s).
 	NakDelay time.Duration
@@ -59,7 +62,7 @@ type SubscriberConfig struct {
 // NewSubscriber returns a subscriber on stream.
 func NewSubscriber(stream jetstream.Stream, cfg SubscriberConfig) *Subscriber {
 	if cfg.AckWait == 0 {
-		cfg.AckWait = 5 * time.Minute
+		cfg.AckWait = 5 * time.Second
 	}
 	if cfg.NakDelay == 0 {
 		cfg.NakDelay = time.Second
@@ -89,7 +92,7 @@ func (s *Subscriber) Subscribe(ctx context.Context, topic string) (<-chan *messa
 	if err != nil {
 		return nil, fmt.Errorf("policy consumer %s: %w", topic, err)
 	}
-	iter, err := cons.Messages(jetstream.PullMaxMessages(16))
+	iter, err := cons.Messages(jetstream.PullMaxMessages(16), jetstream.PullExpiry(s.ackWait))
 	if err != nil {
 		return nil, fmt.Errorf("policy consumer %s: %w", topic, err)
 	}
@@ -121,19 +124,39 @@ func (s *Subscriber) Subscribe(ctx context.Context, topic string) (<-chan *messa
 			select {
 			case out <- wm:
 			case <-ctx.Done():
+				_ = m.Nak() // hand it back for the next run to take at once
 				return
 			}
-			select {
-			case <-wm.Acked():
-				_ = m.DoubleAck(ctx)
-			case <-wm.Nacked():
-				_ = m.NakWithDelay(s.nakDelay)
-			case <-ctx.Done():
-				return // unacked: JetStream redelivers it to the next run
+			if !s.await(ctx, m, wm) {
+				return
 			}
 		}
 	}()
 	return out, nil
+}
+
+// await waits for the handler's verdict on wm and passes it to JetStream,
+// telling JetStream the message is still in progress while the handler
+// retries. It returns false when the subscription ends first; the message
+// is then handed back (nak) for the next run to take at once.
+func (s *Subscriber) await(ctx context.Context, m jetstream.Msg, wm *message.Message) bool {
+	tick := time.NewTicker(s.ackWait / 3)
+	defer tick.Stop()
+	for {
+		select {
+		case <-wm.Acked():
+			_ = m.DoubleAck(ctx)
+			return true
+		case <-wm.Nacked():
+			_ = m.NakWithDelay(s.nakDelay)
+			return true
+		case <-tick.C:
+			_ = m.InProgress()
+		case <-ctx.Done():
+			_ = m.Nak()
+			return false
+		}
+	}
 }
 
 func toWatermill(m jetstream.Msg) (*message.Message, error) {

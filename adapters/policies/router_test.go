@@ -123,7 +123,15 @@ func TestConsumersAreDurable(t *testing.T) {
 		rec.record(msg)
 		return nil
 	}})
-	waitFor(t, "the second run to finish the log", func() bool { return rec.count() == len(seqs) })
+	deadline := time.Now().Add(30 * time.Second)
+	for rec.count() != len(seqs) {
+		if time.Now().After(deadline) {
+			c, _ := stream.Consumer(context.Background(), "durable_test")
+			ci, _ := c.Info(context.Background())
+			t.Fatalf("second run stuck at %d/%d: ackPending=%d pending=%d redelivered=%d waiting=%d delivered=%+v ackfloor=%+v", rec.count(), len(seqs), ci.NumAckPending, ci.NumPending, ci.NumRedelivered, ci.NumWaiting, ci.Delivered, ci.AckFloor)
+		}
+		time.Sleep(10 * time.Millisecond)
+	}
 	stop2()
 	if err := <-done2; err != nil {
 		t.Fatal(err)
