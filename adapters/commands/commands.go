@@ -129,11 +129,16 @@ func (s *Service) NewSignalID(caller, key string) (uuid.UUID, error) {
 	return uuid.NewSHA1(idNamespace(), []byte(s.fingerprint(caller, key))), nil
 }
 
-// Report files a new signal. cmd.SignalID and cmd.At are set here.
+// Report files a new signal. cmd.At is set here, and cmd.SignalID when the
+// caller left it empty (callers that must know the id first, e.g. to audit
+// the filing, take it from NewSignalID).
 func (s *Service) Report(ctx context.Context, cmd domain.ReportSignal, meta Meta) (Result, error) {
-	id, err := s.NewSignalID(meta.Caller, meta.IdempotencyKey)
-	if err != nil {
-		return Result{}, fmt.Errorf("report: new id: %w", err)
+	id := cmd.SignalID
+	if id == uuid.Nil {
+		var err error
+		if id, err = s.NewSignalID(meta.Caller, meta.IdempotencyKey); err != nil {
+			return Result{}, fmt.Errorf("report: new id: %w", err)
+		}
 	}
 	cmd.SignalID, cmd.At = id, s.now().UTC()
 	events, err := domain.Decide(domain.Signal{}, cmd)

@@ -10,6 +10,8 @@ import (
 	"testing"
 	"time"
 
+	"github.com/nats-io/nats.go/jetstream"
+	"github.com/safesignal/safesignal/adapters/audit"
 	"github.com/safesignal/safesignal/adapters/auth"
 	"github.com/safesignal/safesignal/adapters/commands"
 	"github.com/safesignal/safesignal/adapters/httpapi"
@@ -24,6 +26,8 @@ import (
 // real HTTP on loopback.
 type harness struct {
 	t      *testing.T
+	js     jetstream.JetStream
+	audit  *audit.Trail
 	url    string
 	issuer *auth.LocalIssuer
 	log    *eventstore.JetStream
@@ -51,6 +55,10 @@ func newHarness(t *testing.T) *harness {
 	if err != nil {
 		t.Fatal(err)
 	}
+	trail, err := audit.Open(ctx, js, 1)
+	if err != nil {
+		t.Fatal(err)
+	}
 	detail := signaldetail.NewMemory()
 	runner := projections.NewRunner(log, reg, detail, projections.RunnerOptions{ConsumerName: "detail_test"}, zap.NewNop())
 	done := make(chan struct{})
@@ -65,6 +73,7 @@ func newHarness(t *testing.T) *harness {
 		Commands: cmds,
 		Signals:  detail,
 		Verifier: issuer.Verifier(),
+		Audit:    trail,
 		WaitFor:  runner.WaitFor,
 		Ready: func(context.Context) error {
 			if !runner.Ready() {
@@ -76,7 +85,7 @@ func newHarness(t *testing.T) *harness {
 	})
 	ts := httptest.NewServer(api)
 	t.Cleanup(ts.Close)
-	return &harness{t: t, url: ts.URL, issuer: issuer, log: log}
+	return &harness{t: t, js: js, audit: trail, url: ts.URL, issuer: issuer, log: log}
 }
 
 func (h *harness) token(p auth.Principal) string {

@@ -13,6 +13,7 @@ import (
 	"strings"
 	"time"
 
+	"github.com/safesignal/safesignal/adapters/audit"
 	"github.com/safesignal/safesignal/adapters/auth"
 	"github.com/safesignal/safesignal/adapters/commands"
 	"github.com/safesignal/safesignal/projections/signaldetail"
@@ -24,6 +25,9 @@ type Deps struct {
 	Commands *commands.Service
 	Signals  signaldetail.Store
 	Verifier auth.Verifier
+	// Audit records every read of signal data and every command; when it
+	// fails, the request fails.
+	Audit Auditor
 	// WaitFor blocks until the read models have applied stream sequence
 	// seq (read-your-writes after a command).
 	WaitFor func(ctx context.Context, seq uint64) error
@@ -32,6 +36,12 @@ type Deps struct {
 	Logger *zap.Logger
 	// ConsistencyWait bounds how long a write waits for its read model.
 	ConsistencyWait time.Duration
+}
+
+// Auditor writes audit records and answers audit queries.
+type Auditor interface {
+	Write(ctx context.Context, r audit.Record) error
+	Find(ctx context.Context, q audit.Query) ([]audit.Record, error)
 }
 
 // Server serves the API.
@@ -87,6 +97,7 @@ func (s *Server) Routes() []Route {
 		{Method: http.MethodGet, Pattern: "/readyz", Public: true, handler: s.readyz},
 		{Method: http.MethodPost, Pattern: "/api/v1/signals", Roles: reporters, handler: s.fileSignal},
 		{Method: http.MethodGet, Pattern: "/api/v1/signals/{id}", Roles: readers, handler: s.getSignal},
+		{Method: http.MethodGet, Pattern: "/api/v1/audit", Roles: []auth.Role{auth.RoleAdmin}, handler: s.getAudit},
 	}
 }
 

@@ -109,6 +109,20 @@ func (s *Server) fileSignal(w http.ResponseWriter, r *http.Request) {
 		cmd.Reporter = p.Subject
 		meta.Actor = p.Subject
 	}
+	if cmd.SignalID, err = s.deps.Commands.NewSignalID(meta.Caller, key); err != nil {
+		writeProblem(w, r, s.commandProblem(r, err))
+		return
+	}
+	// The trail records that the caller filed a signal; for an anonymous
+	// filing it does not say which one, so it cannot name the reporter.
+	audited := cmd.SignalID.String()
+	if req.Anonymous {
+		audited = ""
+	}
+	if prob := s.record(r, actionFile, audited); prob != nil {
+		writeProblem(w, r, prob)
+		return
+	}
 	res, err := s.deps.Commands.Report(r.Context(), cmd, meta)
 	if err != nil {
 		writeProblem(w, r, s.commandProblem(r, err))
@@ -151,6 +165,10 @@ func (s *Server) getSignal(w http.ResponseWriter, r *http.Request) {
 	// exist, so that ids cannot be probed.
 	if !ok || !canRead(p, v) {
 		writeProblem(w, r, newProblem(http.StatusNotFound, "not-found", "Signal not found", "no signal with this id is visible to you"))
+		return
+	}
+	if prob := s.record(r, actionRead, id.String()); prob != nil {
+		writeProblem(w, r, prob)
 		return
 	}
 	w.Header().Set("ETag", etag(v.Version))

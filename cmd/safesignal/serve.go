@@ -16,6 +16,7 @@ import (
 
 	"github.com/nats-io/nats.go"
 	"github.com/nats-io/nats.go/jetstream"
+	"github.com/safesignal/safesignal/adapters/audit"
 	"github.com/safesignal/safesignal/adapters/auth"
 	"github.com/safesignal/safesignal/adapters/commands"
 	"github.com/safesignal/safesignal/adapters/httpapi"
@@ -96,6 +97,10 @@ func runServer(ctx context.Context, cfg serveConfig, logger *zap.Logger) error {
 	if err != nil {
 		return err
 	}
+	trail, err := audit.Open(ctx, js, cfg.natsReplicas)
+	if err != nil {
+		return err
+	}
 	issuer, err := auth.LoadOrCreateLocalIssuer(cfg.dataDir)
 	if err != nil {
 		return err
@@ -130,6 +135,7 @@ func runServer(ctx context.Context, cfg serveConfig, logger *zap.Logger) error {
 		Commands: cmds,
 		Signals:  detail,
 		Verifier: issuer.Verifier(),
+		Audit:    trail,
 		WaitFor: func(ctx context.Context, seq uint64) error {
 			for _, r := range runners {
 				if err := r.WaitFor(ctx, seq); err != nil {

@@ -1,0 +1,75 @@
+package httpapi
+
+import (
+	"net/http"
+	"strconv"
+
+	"github.com/google/uuid"
+	"github.com/safesignal/safesignal/adapters/audit"
+	"github.com/safesignal/safesignal/adapters/auth"
+	"go.uber.org/zap"
+)
+
+// Audited actions.
+const (
+	actionFile       = "signal.file"
+	actionRead       = "signal.read"
+	actionAuditQuery = "audit.read"
+)
+
+// record writes an audit record for the caller. It answers the problem to
+// send when the trail cannot be written: then the access must not happen.
+func (s *Server) record(r *http.Request, action, signalID string) *Problem {
+	p, _ := auth.FromContext(r.Context())
+	err := s.deps.Audit.Write(r.Context(), audit.Record{
+		Actor:         p.Subject,
+		Role:          string(p.Role),
+		Organisation:  p.Organisation,
+		Action:        action,
+		SignalID:      signalID,
+		CorrelationID: correlationID(r.Context()),
+	})
+	if err != nil {
+		s.deps.Logger.Error("audit write failed; refusing the request", zap.Error(err), zap.String("action", action), zap.String("correlationId", correlationID(r.Context())))
+		return newProblem(http.StatusServiceUnavailable, "audit-unavailable", "Audit trail unavailable", "the access could not be recorded, so it was not carried out; try again")
+	}
+	return nil
+}
+
+// getAudit answers GET /api/v1/audit?signal=ID&actor=SUBJECT&after=SEQ.
+func (s *Server) getAudit(w http.ResponseWriter, r *http.Request) {
+	q := audit.Query{SignalID: r.URL.Query().Get("signal"), Actor: r.URL.Query().Get("actor")}
+	if q.SignalID == "" && q.Actor == "" {
+		writeProblem(w, r, fieldProblem(http.StatusBadRequest, "invalid-query", "Invalid query", "signal", "required", "give signal, actor or both"))
+		return
+	}
+	if q.SignalID != "" {
+		if _, err := uuid.Parse(q.SignalID); err != nil {
+			writeProblem(w, r, fieldProblem(http.StatusBadRequest, "invalid-query", "Invalid query", "signal", "invalid", "signal must be a UUID"))
+			return
+		}
+	}
+	if len(q.Actor) > 128 {
+		writeProblem(w, r, fieldProblem(http.StatusBadRequest, "invalid-query", "Invalid query", "actor", "too_long", "actor must be at most 128 bytes"))
+		return
+	}
+	if after := r.URL.Query().Get("after"); after != "" {
+		n, err := strconv.ParseUint(after, 10, 64)
+		if err != nil {
+			writeProblem(w, r, fieldProblem(http.StatusBadRequest, "invalid-query", "Invalid query", "after", "invalid", "after must be a sequence number"))
+			return
+		}
+		q.After = n
+	}
+	if prob := s.record(r, actionAuditQuery, q.SignalID); prob != nil {
+		writeProblem(w, r, prob)
+		return
+	}
+	records, err := s.deps.Audit.Find(r.Context(), q)
+	if err != nil {
+		s.deps.Logger.Error("audit query", zap.Error(err))
+		writeProblem(w, r, newProblem(http.StatusServiceUnavailable, "audit-unavailable", "Audit trail unavailable", "the audit trail could not be read; try again"))
+		return
+	}
+	writeJSON(w, http.StatusOK, map[string]any{"records": records})
+}
