@@ -128,3 +128,27 @@ func TestAuditFailureFailsTheRequest(t *testing.T) {
 		t.Fatalf("the log moved on without an audit record: last sequence %d (%v)", last, err)
 	}
 }
+
+func TestRateLimitPerIdentity(t *testing.T) {
+	t.Parallel()
+	h := newHarness(t)
+	alice := h.token(reporter("alice", "umc-utrecht"))
+	bob := h.token(reporter("bob", "umc-utrecht"))
+	limited := 0
+	for range 120 {
+		r := h.do(http.MethodGet, "/api/v1/signals/00000000-0000-4000-8000-000000000000", alice, nil, nil)
+		if r.status == http.StatusTooManyRequests {
+			limited++
+			if r.header.Get("Retry-After") == "" {
+				t.Fatal("429 without Retry-After")
+			}
+		}
+	}
+	if limited == 0 {
+		t.Fatal("120 requests in a burst were never limited")
+	}
+	// Another identity is not held back by alice's burst.
+	if r := h.do(http.MethodGet, "/api/v1/signals/00000000-0000-4000-8000-000000000000", bob, nil, nil); r.status != http.StatusNotFound {
+		t.Fatalf("bob: %d", r.status)
+	}
+}

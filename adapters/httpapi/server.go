@@ -8,6 +8,7 @@ import (
 	"crypto/rand"
 	"encoding/hex"
 	"fmt"
+	"net"
 	"net/http"
 	"slices"
 	"strings"
@@ -36,6 +37,8 @@ type Deps struct {
 	Logger *zap.Logger
 	// ConsistencyWait bounds how long a write waits for its read model.
 	ConsistencyWait time.Duration
+	// RateLimit per identity (default 20 requests/s, bursts of 40).
+	RateLimit RateLimit
 }
 
 // Auditor writes audit records and answers audit queries.
@@ -46,8 +49,9 @@ type Auditor interface {
 
 // Server serves the API.
 type Server struct {
-	deps    Deps
-	handler http.Handler
+	deps     Deps
+	handler  http.Handler
+	limiters *limiters
 }
 
 // Route is one entry of the API's access table: the single place that says
@@ -66,7 +70,7 @@ func New(deps Deps) *Server {
 	if deps.ConsistencyWait == 0 {
 		deps.ConsistencyWait = 2 * time.Second
 	}
-	s := &Server{deps: deps}
+	s := &Server{deps: deps, limiters: newLimiters(deps.RateLimit)}
 	mux := http.NewServeMux()
 	allowed := map[string][]string{}
 	for _, rt := range s.Routes() {
@@ -127,8 +131,18 @@ func (s *Server) guard(rt Route) http.Handler {
 		}
 		p, prob := s.authenticate(r)
 		if prob != nil {
+			// Failed sign-ins count against the client address, so that
+			// guessing tokens is slow too.
+			if ok, wait := s.limiters.allow("addr:" + clientAddr(r)); !ok {
+				s.tooMany(w, r, wait)
+				return
+			}
 			w.Header().Set("WWW-Authenticate", `Bearer realm="safesignal"`)
 			writeProblem(w, r, prob)
+			return
+		}
+		if ok, wait := s.limiters.allow("sub:" + p.Subject); !ok {
+			s.tooMany(w, r, wait)
 			return
 		}
 		if !slices.Contains(rt.Roles, p.Role) {
@@ -150,6 +164,16 @@ func (s *Server) authenticate(r *http.Request) (auth.Principal, *Problem) {
 		return auth.Principal{}, newProblem(http.StatusUnauthorized, "unauthenticated", "Invalid token", "the bearer token was not accepted")
 	}
 	return p, nil
+}
+
+// clientAddr is the connection's remote host. Behind a proxy every client
+// shares the proxy's address; the proxy should then limit by itself.
+func clientAddr(r *http.Request) string {
+	host, _, err := net.SplitHostPort(r.RemoteAddr)
+	if err != nil {
+		return r.RemoteAddr
+	}
+	return host
 }
 
 func (s *Server) healthz(w http.ResponseWriter, _ *http.Request) {

@@ -275,8 +275,11 @@ func TestTransportErrors(t *testing.T) {
 func TestConcurrentFilingsAllLand(t *testing.T) {
 	t.Parallel()
 	h := newHarness(t)
-	tok := h.token(reporter("alice", "umc-utrecht"))
 	const n = 64
+	tokens := make([]string, n)
+	for i := range tokens {
+		tokens[i] = h.token(reporter(fmt.Sprint("reporter-", i), "umc-utrecht"))
+	}
 	var wg sync.WaitGroup
 	locs := make([]string, n)
 	for i := range n {
@@ -285,7 +288,7 @@ func TestConcurrentFilingsAllLand(t *testing.T) {
 			defer wg.Done()
 			b := validBody()
 			b["description"] = fmt.Sprintf("concurrent filing %d", i)
-			r := h.do(http.MethodPost, "/api/v1/signals", tok, mustJSON(t, b), nil)
+			r := h.do(http.MethodPost, "/api/v1/signals", tokens[i], mustJSON(t, b), nil)
 			if r.status != http.StatusCreated {
 				t.Errorf("filing %d: %d %s", i, r.status, r.body)
 			}
@@ -299,7 +302,7 @@ func TestConcurrentFilingsAllLand(t *testing.T) {
 			t.Fatalf("two filings got %s", loc)
 		}
 		seen[loc] = true
-		r := h.do(http.MethodGet, loc, tok, nil, nil)
+		r := h.do(http.MethodGet, loc, tokens[i], nil, nil)
 		if r.status != http.StatusOK || !strings.Contains(string(r.body), fmt.Sprintf("concurrent filing %d\"", i)) {
 			t.Fatalf("filing %d not readable: %d %s", i, r.status, r.body)
 		}

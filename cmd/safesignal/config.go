@@ -5,6 +5,7 @@ import (
 	"fmt"
 	"io"
 	"os"
+	"strconv"
 	"strings"
 	"time"
 
@@ -65,6 +66,30 @@ func (fs *flagSet) Bool(name string, def bool, usage string) *bool {
 		}
 	}
 	return fs.FlagSet.Bool(name, v, usage+" ($"+envName(name)+")")
+}
+
+func (fs *flagSet) Float64(name string, def float64, usage string) *float64 {
+	v := def
+	if s, ok := os.LookupEnv(envName(name)); ok {
+		f, err := strconv.ParseFloat(s, 64)
+		if err != nil {
+			fs.envErr = fmt.Errorf("$%s: %q is not a number", envName(name), s)
+		}
+		v = f
+	}
+	return fs.FlagSet.Float64(name, v, usage+" ($"+envName(name)+")")
+}
+
+func (fs *flagSet) Int(name string, def int, usage string) *int {
+	v := def
+	if s, ok := os.LookupEnv(envName(name)); ok {
+		n, err := strconv.Atoi(s)
+		if err != nil {
+			fs.envErr = fmt.Errorf("$%s: %q is not a whole number", envName(name), s)
+		}
+		v = n
+	}
+	return fs.FlagSet.Int(name, v, usage+" ($"+envName(name)+")")
 }
 
 func (fs *flagSet) Parse(args []string) error {

@@ -35,6 +35,8 @@ type serveConfig struct {
 	natsReplicas    int
 	logLevel        string
 	shutdownTimeout time.Duration
+	rateLimit       float64
+	rateBurst       int
 }
 
 func serve(ctx context.Context, args []string, stderr io.Writer) error {
@@ -46,10 +48,16 @@ func serve(ctx context.Context, args []string, stderr io.Writer) error {
 	fs.StringVar(&cfg.natsListen, "nats-listen", fs.envOr("nats-listen", "127.0.0.1:0"), "loopback address the embedded NATS listens on (port 0: any free port; empty: in-process only) ($SAFESIGNAL_NATS_LISTEN)")
 	fs.StringVar(&cfg.logLevel, "log-level", fs.envOr("log-level", "info"), "log level: debug, info, warn, error ($SAFESIGNAL_LOG_LEVEL)")
 	shutdownTimeout := fs.Duration("shutdown-timeout", 20*time.Second, "how long a graceful shutdown may take")
+	rateLimit := fs.Float64("rate-limit", 20, "requests per second one identity may make, sustained")
+	rateBurst := fs.Int("rate-burst", 40, "requests one identity may make in a burst")
 	if err := fs.Parse(args); err != nil {
 		return err
 	}
 	cfg.shutdownTimeout = *shutdownTimeout
+	cfg.rateLimit, cfg.rateBurst = *rateLimit, *rateBurst
+	if cfg.rateLimit <= 0 || cfg.rateBurst <= 0 {
+		return usageError{"--rate-limit and --rate-burst must be positive"}
+	}
 	cfg.natsReplicas = 1
 
 	logger, err := newLogger(cfg.logLevel)
@@ -158,7 +166,8 @@ func runServer(ctx context.Context, cfg serveConfig, logger *zap.Logger) error {
 			}
 			return nil
 		},
-		Logger: logger,
+		Logger:    logger,
+		RateLimit: httpapi.RateLimit{PerSecond: cfg.rateLimit, Burst: cfg.rateBurst},
 	})
 	ln, err := net.Listen("tcp", cfg.httpAddr)
 	if err != nil {
