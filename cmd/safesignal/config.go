@@ -121,6 +121,7 @@ func newLogger(level string) (*zap.Logger, error) {
 		cfg.EncoderConfig.EncodeTime = zapcore.RFC3339NanoTimeEncoder
 	}
 	cfg.Level = zap.NewAtomicLevelAt(lvl)
+	cfg.DisableStacktrace = true
 	cfg.OutputPaths, cfg.ErrorOutputPaths = []string{"stderr"}, []string{"stderr"}
 	l, err := cfg.Build()
 	if err != nil {

@@ -11,6 +11,7 @@ import (
 	"net/http"
 	"os"
 	"path/filepath"
+	"strings"
 	"sync"
 	"time"
 
@@ -37,6 +38,10 @@ type serveConfig struct {
 	shutdownTimeout time.Duration
 	rateLimit       float64
 	rateBurst       int
+	production      bool
+	allowLocal      bool
+	oidc            auth.OIDCConfig
+	oidcRoleMap     string
 }
 
 func serve(ctx context.Context, args []string, stderr io.Writer) error {
@@ -48,6 +53,15 @@ func serve(ctx context.Context, args []string, stderr io.Writer) error {
 	fs.StringVar(&cfg.natsListen, "nats-listen", fs.envOr("nats-listen", "127.0.0.1:0"), "loopback address the embedded NATS listens on (port 0: any free port; empty: in-process only) ($SAFESIGNAL_NATS_LISTEN)")
 	fs.StringVar(&cfg.logLevel, "log-level", fs.envOr("log-level", "info"), "log level: debug, info, warn, error ($SAFESIGNAL_LOG_LEVEL)")
 	shutdownTimeout := fs.Duration("shutdown-timeout", 20*time.Second, "how long a graceful shutdown may take")
+	fs.StringVar(&cfg.oidc.Issuer, "oidc-issuer", fs.envOr("oidc-issuer", ""), "OpenID Connect issuer URL; empty uses the local development issuer ($SAFESIGNAL_OIDC_ISSUER)")
+	fs.StringVar(&cfg.oidc.Audience, "oidc-audience", fs.envOr("oidc-audience", "safesignal"), "audience tokens must carry ($SAFESIGNAL_OIDC_AUDIENCE)")
+	fs.StringVar(&cfg.oidc.Claims.Role, "oidc-role-claim", fs.envOr("oidc-role-claim", "role"), "claim (dotted path) holding the role(s) ($SAFESIGNAL_OIDC_ROLE_CLAIM)")
+	fs.StringVar(&cfg.oidc.Claims.Organisation, "oidc-org-claim", fs.envOr("oidc-org-claim", "org"), "claim holding the organisation ($SAFESIGNAL_OIDC_ORG_CLAIM)")
+	fs.StringVar(&cfg.oidc.Claims.Specialty, "oidc-specialty-claim", fs.envOr("oidc-specialty-claim", "specialty"), "claim holding the specialty ($SAFESIGNAL_OIDC_SPECIALTY_CLAIM)")
+	fs.StringVar(&cfg.oidc.Claims.Region, "oidc-region-claim", fs.envOr("oidc-region-claim", "region"), "claim holding the region ($SAFESIGNAL_OIDC_REGION_CLAIM)")
+	fs.StringVar(&cfg.oidcRoleMap, "oidc-role-map", fs.envOr("oidc-role-map", ""), "provider role values to Safesignal roles, e.g. 'ss-officer=safety_officer,ss-admin=admin' ($SAFESIGNAL_OIDC_ROLE_MAP)")
+	production := fs.Bool("production", false, "production mode: refuses the local development issuer")
+	allowLocal := fs.Bool("allow-local-issuer", false, "in production mode, accept the local issuer anyway (single-node installations)")
 	rateLimit := fs.Float64("rate-limit", 20, "requests per second one identity may make, sustained")
 	rateBurst := fs.Int("rate-burst", 40, "requests one identity may make in a burst")
 	if err := fs.Parse(args); err != nil {
@@ -55,6 +69,12 @@ func serve(ctx context.Context, args []string, stderr io.Writer) error {
 	}
 	cfg.shutdownTimeout = *shutdownTimeout
 	cfg.rateLimit, cfg.rateBurst = *rateLimit, *rateBurst
+	cfg.production, cfg.allowLocal = *production, *allowLocal
+	roleMap, err := parseRoleMap(cfg.oidcRoleMap)
+	if err != nil {
+		return err
+	}
+	cfg.oidc.RoleMap = roleMap
 	if cfg.rateLimit <= 0 || cfg.rateBurst <= 0 {
 		return usageError{"--rate-limit and --rate-burst must be positive"}
 	}
@@ -75,6 +95,10 @@ func serve(ctx context.Context, args []string, stderr io.Writer) error {
 func runServer(ctx context.Context, cfg serveConfig, logger *zap.Logger) error {
 	if err := os.MkdirAll(cfg.dataDir, 0o700); err != nil {
 		return fmt.Errorf("data directory: %w", err)
+	}
+	verifier, err := newVerifier(ctx, cfg, logger)
+	if err != nil {
+		return err
 	}
 
 	nc, closeNATS, err := connectNATS(cfg, logger)
@@ -109,10 +133,6 @@ func runServer(ctx context.Context, cfg serveConfig, logger *zap.Logger) error {
 	if err != nil {
 		return err
 	}
-	issuer, err := auth.LoadOrCreateLocalIssuer(cfg.dataDir)
-	if err != nil {
-		return err
-	}
 
 	// Read models live in this process's memory and are rebuilt from the
 	// log at every start, each through a durable consumer of its own that
@@ -142,7 +162,7 @@ func runServer(ctx context.Context, cfg serveConfig, logger *zap.Logger) error {
 	api := httpapi.New(httpapi.Deps{
 		Commands: cmds,
 		Signals:  detail,
-		Verifier: issuer.Verifier(),
+		Verifier: verifier,
 		Audit:    trail,
 		WaitFor: func(ctx context.Context, seq uint64) error {
 			for _, r := range runners {
@@ -236,6 +256,45 @@ func connectNATS(cfg serveConfig, logger *zap.Logger) (*nats.Conn, func(), error
 		}
 		ns.Shutdown()
 	}, nil
+}
+
+// newVerifier verifies tokens of the configured OpenID Connect provider, or
+// of the local development issuer, which production mode refuses unless
+// explicitly allowed.
+func newVerifier(ctx context.Context, cfg serveConfig, logger *zap.Logger) (auth.Verifier, error) {
+	if cfg.oidc.Issuer != "" {
+		v, err := auth.NewOIDCVerifier(ctx, cfg.oidc)
+		if err != nil {
+			return nil, err
+		}
+		logger.Info("verifying tokens of an OpenID Connect provider", zap.String("issuer", cfg.oidc.Issuer))
+		return v, nil
+	}
+	if cfg.production && !cfg.allowLocal {
+		return nil, errors.New("production mode needs --oidc-issuer; the local development issuer is refused unless --allow-local-issuer is given")
+	}
+	issuer, err := auth.LoadOrCreateLocalIssuer(cfg.dataDir)
+	if err != nil {
+		return nil, err
+	}
+	logger.Warn("verifying tokens of the LOCAL DEVELOPMENT ISSUER (safesignal token); use --oidc-issuer in production")
+	return issuer.Verifier(), nil
+}
+
+// parseRoleMap reads "value=role,value=role".
+func parseRoleMap(s string) (map[string]auth.Role, error) {
+	if strings.TrimSpace(s) == "" {
+		return nil, nil
+	}
+	out := map[string]auth.Role{}
+	for _, pair := range strings.Split(s, ",") {
+		k, v, ok := strings.Cut(strings.TrimSpace(pair), "=")
+		if !ok || k == "" || !auth.Role(v).Valid() {
+			return nil, usageError{fmt.Sprintf("--oidc-role-map: %q is not provider-value=role with a known role", pair)}
+		}
+		out[k] = auth.Role(v)
+	}
+	return out, nil
 }
 
 func instanceID() string {
