@@ -204,6 +204,12 @@ func TestKill9DuringConcurrentFilings(t *testing.T) {
 		t.Fatalf("graceful stop: %v\n%s", err, p2.logs.String())
 	}
 
+	// The integrity check finds every commit intact after the crash.
+	out, err := exec.Command(bin, "verify", "--data-dir", dataDir).CombinedOutput()
+	if err != nil || !strings.Contains(string(out), "ok: ") {
+		t.Fatalf("verify after kill -9: %v\n%s", err, out)
+	}
+
 	// Read the log itself: every marker exactly once, nothing else.
 	srv := jstest.StartIn(t, filepath.Join(dataDir, "nats"))
 	_, js := srv.JetStream(t)

@@ -5,6 +5,7 @@
 //
 //	safesignal serve [flags]    run the service (the main job)
 //	safesignal token [flags]    print a bearer token of the local issuer
+//	safesignal verify [flags]   check the log's integrity
 //	safesignal version          print the version
 package main
 
@@ -51,6 +52,7 @@ const usage = `Safesignal: patient-safety signals and incident reporting.
 Usage:
   safesignal serve [flags]   run the service (HTTP API on --http-addr)
   safesignal token [flags]   print a bearer token signed by the local issuer
+  safesignal verify [flags]  check every stored event against its digest
   safesignal version         print the version
 
 Run 'safesignal COMMAND -h' for the flags of a command. Every flag can also
@@ -67,6 +69,8 @@ func run(ctx context.Context, args []string, stdout, stderr io.Writer) error {
 		return serve(ctx, args[1:], stderr)
 	case "token":
 		return token(args[1:], stdout, stderr)
+	case "verify":
+		return verify(ctx, args[1:], stdout, stderr)
 	case "version", "--version", "-version":
 		fmt.Fprintln(stdout, "safesignal", version)
 		return nil
