@@ -48,20 +48,47 @@ var ErrIllegalTransition = errors.New("illegal transition")
 // ErrNotFound is returned for a command on a signal that was never reported.
 var ErrNotFound = errors.New("signal not found")
 
+// ErrUnknownEscalation is the cause of a TransitionError for a command about
+// an escalation the signal does not hold.
+var ErrUnknownEscalation = errors.New("unknown escalation")
+
+// ErrNotAddressed is the cause of a TransitionError when a colleague answers
+// an escalation that was not addressed to their organisation, specialty and
+// region, or that came from their own organisation.
+var ErrNotAddressed = errors.New("escalation not addressed to this recipient")
+
 // TransitionError says which command the signal's current status refuses.
+// Cause, when set, is a more specific sentinel (ErrNotFound,
+// ErrUnknownEscalation, ErrNotAddressed) that errors.Is matches as well as
+// ErrIllegalTransition.
 type TransitionError struct {
 	Command string
 	Status  Status
 	Reason  string
+	Cause   error
 }
 
 func (e *TransitionError) Error() string {
-	msg := fmt.Sprintf("cannot %s a signal that is %s", e.Command, e.Status)
+	var msg string
+	if e.Status == StatusNone {
+		msg = fmt.Sprintf("cannot %s a signal that was never reported", e.Command)
+	} else {
+		msg = fmt.Sprintf("cannot %s a signal that is %s", e.Command, e.Status)
+	}
 	if e.Reason != "" {
 		msg += ": " + e.Reason
 	}
 	return msg
 }
 
-// Unwrap lets errors.Is(err, ErrIllegalTransition) match.
-func (e *TransitionError) Unwrap() error { return ErrIllegalTransition }
+// Unwrap lets errors.Is(err, ErrIllegalTransition) match, and the cause
+// when there is one.
+func (e *TransitionError) Unwrap() []error {
+	if e.Cause == nil {
+		return []error{ErrIllegalTransition}
+	}
+	return []error{ErrIllegalTransition, e.Cause}
+}
+
+// indexed names one element of a list field, as in targets.regions[2].
+func indexed(field string, i int) string { return fmt.Sprintf("%s[%d]", field, i) }

@@ -25,11 +25,27 @@ func Earliest() time.Time { return time.Date(1900, 1, 1, 0, 0, 0, 0, time.UTC) }
 // Status is where a signal stands in its lifecycle.
 type Status string
 
-// Lifecycle states.
+// Lifecycle states. docs/LIFECYCLE.md draws the moves between them.
 const (
-	StatusNone     Status = ""
+	// StatusNone is the status of a signal that was never reported.
+	StatusNone Status = ""
+	// StatusReported: filed, waiting for a safety officer to acknowledge it.
 	StatusReported Status = "reported"
+	// StatusAcknowledged: a safety officer has taken it up; it is being
+	// classified, escalated, reported to the regulator and answered.
+	StatusAcknowledged Status = "acknowledged"
+	// StatusRejected: triage found it is not to be handled, for a reason.
+	StatusRejected Status = "rejected"
+	// StatusDuplicate: it repeats another signal, which is handled instead.
+	StatusDuplicate Status = "duplicate"
+	// StatusClosed: handled, with an outcome.
+	StatusClosed Status = "closed"
 )
+
+// Statuses lists every status a reported signal can have.
+func Statuses() []Status {
+	return []Status{StatusReported, StatusAcknowledged, StatusRejected, StatusDuplicate, StatusClosed}
+}
 
 // Signal is the state of one patient-safety signal, folded from its events.
 // The zero value is a signal that was never reported.
@@ -52,6 +68,32 @@ type Signal struct {
 	Reporter             string
 	ReportedAt           time.Time
 	UpdatedAt            time.Time
+
+	// AcknowledgedAt is when a safety officer first acknowledged it.
+	AcknowledgedAt time.Time
+	// Classifications counts the classifications; each is an event in the
+	// signal's history with the values it replaced.
+	Classifications int
+	// ContributingFactors are the factors classifications have added, in
+	// the order they were added.
+	ContributingFactors []ContributingFactor
+	// Reportable is set once a classification found the signal reportable
+	// to the regulator; it is never unset.
+	Reportable bool
+	// Regulatory tracks the notification to the regulator, once reportable.
+	Regulatory RegulatoryDeadline
+	// Rejection is why the signal was rejected, while it is.
+	Rejection Rejection
+	// DuplicateOf is the signal this one repeats, while it is a duplicate.
+	DuplicateOf uuid.UUID
+	// Closure is the outcome the signal was closed with, while it is closed.
+	Closure Closure
+	// Escalations are the escalations to colleagues, oldest first.
+	Escalations []Escalation
+	// Feedback is every message sent to the reporter, oldest first.
+	Feedback []Feedback
+	// Reopened counts how often the signal was reopened.
+	Reopened int
 }
 
 // Exists reports whether the signal has been reported.
@@ -113,7 +155,7 @@ type ReportSignal struct {
 }
 
 // CommandName implements Command.
-func (ReportSignal) CommandName() string { return "report" }
+func (ReportSignal) CommandName() string { return CommandReport }
 
 // Decide is the signal decider: given the current state and a command, it
 // returns the events the command causes, or an error that changes nothing.
@@ -121,12 +163,36 @@ func Decide(s Signal, c Command) ([]Event, error) {
 	switch c := c.(type) {
 	case ReportSignal:
 		return decideReport(s, c)
+	case AcknowledgeSignal:
+		return decideAcknowledge(s, c)
+	case ClassifySignal:
+		return decideClassify(s, c)
+	case RejectSignal:
+		return decideReject(s, c)
+	case LinkDuplicate:
+		return decideLinkDuplicate(s, c)
+	case EscalateSignal:
+		return decideEscalate(s, c)
+	case AcknowledgeEscalation:
+		return decideAcknowledgeEscalation(s, c)
+	case RespondToEscalation:
+		return decideRespondToEscalation(s, c)
+	case SendFeedback:
+		return decideFeedback(s, c)
+	case CloseSignal:
+		return decideClose(s, c)
+	case ReopenSignal:
+		return decideReopen(s, c)
+	case RecordRegulatorNotification:
+		return decideRecordRegulatorNotification(s, c)
 	default:
 		return nil, &TransitionError{Command: c.CommandName(), Status: s.Status, Reason: "unknown command"}
 	}
 }
 
 // Evolve applies one event to the state. It never fails: events are facts.
+// It never changes the slices of the state it is given, so a state may be
+// shared while another is evolved from it.
 func Evolve(s Signal, e Event) Signal {
 	switch e := e.(type) {
 	case SignalReported:
@@ -149,6 +215,8 @@ func Evolve(s Signal, e Event) Signal {
 			ReportedAt:           e.ReportedAt,
 			UpdatedAt:            e.ReportedAt,
 		}
+	default:
+		s = evolveLifecycle(s, e)
 	}
 	s.Version++
 	return s
@@ -197,9 +265,7 @@ func (c ReportSignal) validate() error {
 	if c.SignalID == uuid.Nil {
 		fe.add("id", "required", "a signal id is required")
 	}
-	if c.At.IsZero() {
-		fe.add("at", "required", "the time the command was received is required")
-	}
+	validateAt(&fe, c.At)
 	validateIdentifier(&fe, "organisation", c.Organisation, MaxOrganisationLength)
 	switch {
 	case c.Region == "":
@@ -221,28 +287,7 @@ func (c ReportSignal) validate() error {
 	case !c.At.IsZero() && c.OccurredAt.After(c.At.Add(ClockSkew)):
 		fe.add("occurredAt", "out_of_range", "occurredAt must not be in the future")
 	}
-	switch {
-	case c.Kind == "":
-		fe.add("kind", "required", "kind is required")
-	case !c.Kind.Valid():
-		fe.add("kind", "invalid", "kind must be one of unsafe_situation, near_miss, no_harm_incident, harmful_incident")
-	}
-	switch {
-	case c.Category == "":
-		fe.add("category", "required", "category is required")
-	case !c.Category.Valid():
-		fe.add("category", "invalid", "unknown category %q (one of the 13 WHO ICPS incident types)", c.Category)
-	}
-	switch {
-	case c.Harm == "":
-		fe.add("harm", "required", "harm is required")
-	case !c.Harm.Valid():
-		fe.add("harm", "invalid", "harm must be one of none, mild, moderate, severe, death")
-	case c.Kind == KindHarmfulIncident && c.Harm == HarmNone:
-		fe.add("harm", "inconsistent", "a harmful incident must have a degree of harm other than none")
-	case c.Kind.Valid() && c.Kind != KindHarmfulIncident && c.Harm != HarmNone:
-		fe.add("harm", "inconsistent", "harm must be none unless kind is harmful_incident")
-	}
+	validateClassification(&fe, c.Kind, c.Category, c.Harm)
 	validateText(&fe, "description", c.Description, true, MaxDescriptionLength)
 	validateText(&fe, "immediateActions", c.ImmediateActions, false, MaxImmediateActionsLength)
 	switch {
@@ -262,6 +307,41 @@ func (c ReportSignal) validate() error {
 		fe.add("reporter", "too_long", "reporter is longer than %d bytes", MaxReporterLength)
 	}
 	return fe.err()
+}
+
+// validateClassification checks kind, category and harm and that they agree:
+// harm is none unless the signal is a harmful incident, and then it is not.
+// Filing and every reclassification keep to the same rule.
+func validateClassification(fe *fieldErrors, kind Kind, category Category, harm Harm) {
+	switch {
+	case kind == "":
+		fe.add("kind", "required", "kind is required")
+	case !kind.Valid():
+		fe.add("kind", "invalid", "kind must be one of unsafe_situation, near_miss, no_harm_incident, harmful_incident")
+	}
+	switch {
+	case category == "":
+		fe.add("category", "required", "category is required")
+	case !category.Valid():
+		fe.add("category", "invalid", "unknown category %q (one of the 13 WHO ICPS incident types)", category)
+	}
+	switch {
+	case harm == "":
+		fe.add("harm", "required", "harm is required")
+	case !harm.Valid():
+		fe.add("harm", "invalid", "harm must be one of none, mild, moderate, severe, death")
+	case kind == KindHarmfulIncident && harm == HarmNone:
+		fe.add("harm", "inconsistent", "a harmful incident must have a degree of harm other than none")
+	case kind.Valid() && kind != KindHarmfulIncident && harm != HarmNone:
+		fe.add("harm", "inconsistent", "harm must be none unless kind is harmful_incident")
+	}
+}
+
+// validateAt checks the time the application received a command.
+func validateAt(fe *fieldErrors, at time.Time) {
+	if at.IsZero() {
+		fe.add("at", "required", "the time the command was received is required")
+	}
 }
 
 // validateIdentifier checks a short code: letters, digits, '.', '_' and '-'.

@@ -130,3 +130,37 @@ func Country(region string) string {
 	}
 	return region[:2]
 }
+
+// ContributingFactor is a circumstance that contributed to an incident,
+// after the contributing factors/hazards class of the WHO ICPS, refined
+// into the groups safety officers use most.
+type ContributingFactor string
+
+// Contributing factors (WHO ICPS contributing factors/hazards).
+const (
+	FactorStaff              ContributingFactor = "staff_factors"
+	FactorPatient            ContributingFactor = "patient_factors"
+	FactorTeam               ContributingFactor = "team_factors"
+	FactorCommunication      ContributingFactor = "communication"
+	FactorTaskTechnology     ContributingFactor = "task_technology"
+	FactorEquipment          ContributingFactor = "equipment"
+	FactorMedicationProcess  ContributingFactor = "medication_process"
+	FactorWorkEnvironment    ContributingFactor = "work_environment"
+	FactorStaffingWorkload   ContributingFactor = "staffing_workload"
+	FactorPoliciesProcedures ContributingFactor = "policies_procedures"
+	FactorTrainingEducation  ContributingFactor = "training_education"
+	FactorOrganisational     ContributingFactor = "organisational"
+	FactorExternal           ContributingFactor = "external"
+)
+
+// ContributingFactors lists every contributing factor in a stable order.
+func ContributingFactors() []ContributingFactor {
+	return []ContributingFactor{
+		FactorStaff, FactorPatient, FactorTeam, FactorCommunication, FactorTaskTechnology,
+		FactorEquipment, FactorMedicationProcess, FactorWorkEnvironment, FactorStaffingWorkload,
+		FactorPoliciesProcedures, FactorTrainingEducation, FactorOrganisational, FactorExternal,
+	}
+}
+
+// Valid reports whether f is a known contributing factor.
+func (f ContributingFactor) Valid() bool { return slices.Contains(ContributingFactors(), f) }
