@@ -3,6 +3,7 @@ package projections_test
 import (
 	"context"
 	"fmt"
+	"reflect"
 	"testing"
 	"time"
 
@@ -110,7 +111,7 @@ func TestRunnerRebuildsFromTheLogAndFollowsIt(t *testing.T) {
 	for _, id := range append(ids, more...) {
 		a, _, _ := first.Get(ctx, id)
 		b, _, _ := second.Get(ctx, id)
-		if a != b {
+		if !reflect.DeepEqual(a, b) {
 			t.Fatalf("rebuild differs for %s:\n%+v\n%+v", id, a, b)
 		}
 	}

@@ -96,13 +96,18 @@ func New(deps Deps) *Server {
 func (s *Server) Routes() []Route {
 	reporters := []auth.Role{auth.RoleReporter, auth.RoleSafetyOfficer, auth.RoleColleague}
 	readers := []auth.Role{auth.RoleReporter, auth.RoleSafetyOfficer, auth.RoleAdmin}
-	return []Route{
+	routes := []Route{
 		{Method: http.MethodGet, Pattern: "/healthz", Public: true, handler: s.healthz},
 		{Method: http.MethodGet, Pattern: "/readyz", Public: true, handler: s.readyz},
 		{Method: http.MethodPost, Pattern: "/api/v1/signals", Roles: reporters, handler: s.fileSignal},
 		{Method: http.MethodGet, Pattern: "/api/v1/signals/{id}", Roles: readers, handler: s.getSignal},
+		{Method: http.MethodGet, Pattern: "/api/v1/signals/{id}/history", Roles: []auth.Role{auth.RoleSafetyOfficer, auth.RoleAdmin}, handler: s.getHistory},
 		{Method: http.MethodGet, Pattern: "/api/v1/audit", Roles: []auth.Role{auth.RoleAdmin}, handler: s.getAudit},
 	}
+	for _, c := range commandSpecs() {
+		routes = append(routes, Route{Method: http.MethodPost, Pattern: "/api/v1/signals/{id}/" + c.name, Roles: c.roles, handler: s.runCommand(c)})
+	}
+	return routes
 }
 
 // ServeHTTP implements http.Handler.

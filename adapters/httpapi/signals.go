@@ -39,7 +39,9 @@ type created struct {
 	Version int       `json:"version"`
 }
 
-// signalResponse is a signal as the API shows it.
+// signalResponse is a signal as the API shows it. What a caller sees
+// depends on the role: reporters follow status and feedback, safety
+// officers and admins see the whole case.
 type signalResponse struct {
 	ID                   uuid.UUID `json:"id"`
 	Version              int       `json:"version"`
@@ -59,6 +61,46 @@ type signalResponse struct {
 	Reporter             string    `json:"reporter,omitempty"`
 	ReportedAt           time.Time `json:"reportedAt"`
 	UpdatedAt            time.Time `json:"updatedAt"`
+
+	Feedback []feedbackView `json:"feedback"`
+
+	// The case, for safety officers and admins.
+	AcknowledgedAt      *time.Time          `json:"acknowledgedAt,omitempty"`
+	Classifications     int                 `json:"classifications,omitempty"`
+	ContributingFactors []string            `json:"contributingFactors,omitempty"`
+	Reportable          bool                `json:"reportable,omitempty"`
+	Regulatory          *regulatoryView     `json:"regulatory,omitempty"`
+	Rejection           *rejectionView      `json:"rejection,omitempty"`
+	DuplicateOf         *uuid.UUID          `json:"duplicateOf,omitempty"`
+	Closure             *closureView        `json:"closure,omitempty"`
+	Escalations         []domain.Escalation `json:"escalations,omitempty"`
+}
+
+type feedbackView struct {
+	Message string    `json:"message"`
+	SentAt  time.Time `json:"sentAt"`
+}
+
+type regulatoryView struct {
+	Jurisdiction string     `json:"jurisdiction"`
+	Regulator    string     `json:"regulator"`
+	Notification string     `json:"notification"`
+	DueAt        time.Time  `json:"dueAt"`
+	Overdue      bool       `json:"overdue"`
+	NotifiedAt   *time.Time `json:"notifiedAt,omitempty"`
+	Reference    string     `json:"reference,omitempty"`
+}
+
+type rejectionView struct {
+	Reason     string    `json:"reason"`
+	Text       string    `json:"text,omitempty"`
+	RejectedAt time.Time `json:"rejectedAt"`
+}
+
+type closureView struct {
+	Outcome  string    `json:"outcome"`
+	Summary  string    `json:"summary"`
+	ClosedAt time.Time `json:"closedAt"`
 }
 
 func (s *Server) fileSignal(w http.ResponseWriter, r *http.Request) {
@@ -172,7 +214,7 @@ func (s *Server) getSignal(w http.ResponseWriter, r *http.Request) {
 		return
 	}
 	w.Header().Set("ETag", etag(v.Version))
-	writeJSON(w, http.StatusOK, present(v))
+	writeJSON(w, http.StatusOK, present(p, v, s.deps.Commands.Now()))
 }
 
 // canRead is the object-level rule for one signal.
@@ -189,15 +231,48 @@ func canRead(p auth.Principal, v signaldetail.View) bool {
 	}
 }
 
-func present(v signaldetail.View) signalResponse {
-	return signalResponse{
+func present(p auth.Principal, v signaldetail.View, now time.Time) signalResponse {
+	out := signalResponse{
 		ID: v.ID, Version: v.Version, Status: string(v.Status), Organisation: v.Organisation,
 		Region: v.Region, Specialty: string(v.Specialty), OccurredAt: v.OccurredAt,
 		Kind: string(v.Kind), Category: string(v.Category), Harm: string(v.Harm),
 		Description: v.Description, ImmediateActions: v.ImmediateActions,
 		Language: string(v.Language), PeerSupportRequested: v.PeerSupportRequested,
 		Anonymous: v.Anonymous, Reporter: v.Reporter, ReportedAt: v.ReportedAt, UpdatedAt: v.UpdatedAt,
+		Feedback: make([]feedbackView, 0, len(v.Feedback)),
 	}
+	for _, f := range v.Feedback {
+		out.Feedback = append(out.Feedback, feedbackView{Message: f.Message, SentAt: f.SentAt})
+	}
+	if p.Role == auth.RoleReporter {
+		return out
+	}
+	if !v.AcknowledgedAt.IsZero() {
+		out.AcknowledgedAt = &v.AcknowledgedAt
+	}
+	out.Classifications = v.Classifications
+	for _, f := range v.ContributingFactors {
+		out.ContributingFactors = append(out.ContributingFactors, string(f))
+	}
+	out.Reportable = v.Reportable
+	if d := v.Regulatory; d.Tracked() {
+		rv := &regulatoryView{Jurisdiction: d.Jurisdiction, Regulator: d.Regulator, Notification: d.Notification, DueAt: d.DueAt, Overdue: d.Overdue(now), Reference: d.Reference}
+		if !d.NotifiedAt.IsZero() {
+			rv.NotifiedAt = &d.NotifiedAt
+		}
+		out.Regulatory = rv
+	}
+	if v.Status == domain.StatusRejected {
+		out.Rejection = &rejectionView{Reason: string(v.Rejection.Reason), Text: v.Rejection.Text, RejectedAt: v.Rejection.RejectedAt}
+	}
+	if v.DuplicateOf != uuid.Nil {
+		out.DuplicateOf = &v.DuplicateOf
+	}
+	if v.Status == domain.StatusClosed {
+		out.Closure = &closureView{Outcome: string(v.Closure.Outcome), Summary: v.Closure.Summary, ClosedAt: v.Closure.ClosedAt}
+	}
+	out.Escalations = v.Escalations
+	return out
 }
 
 func etag(version int) string { return `"` + strconv.Itoa(version) + `"` }
@@ -240,7 +315,7 @@ func (s *Server) commandProblem(r *http.Request, err error) *Problem {
 	var te *domain.TransitionError
 	switch {
 	case errors.As(err, &ve):
-		return newProblem(http.StatusUnprocessableEntity, "validation", "Invalid signal", "one or more fields are not acceptable", ve.Fields...)
+		return newProblem(http.StatusUnprocessableEntity, "validation", "Invalid request", "one or more fields are not acceptable", ve.Fields...)
 	case errors.Is(err, domain.ErrNotFound):
 		return newProblem(http.StatusNotFound, "not-found", "Signal not found", "no signal with this id is visible to you")
 	case errors.As(err, &te):
