@@ -22,6 +22,18 @@ func NewRegistry() (*eventstore.Registry, error) {
 	r := eventstore.NewRegistry()
 	errs := []error{
 		eventstore.Register[domain.SignalReported](r, domain.EventSignalReported, 1),
+		eventstore.Register[domain.SignalAcknowledged](r, domain.EventSignalAcknowledged, 1),
+		eventstore.Register[domain.SignalClassified](r, domain.EventSignalClassified, 1),
+		eventstore.Register[domain.RegulatoryDeadlineSet](r, domain.EventRegulatoryDeadlineSet, 1),
+		eventstore.Register[domain.SignalRejected](r, domain.EventSignalRejected, 1),
+		eventstore.Register[domain.SignalMarkedDuplicate](r, domain.EventSignalMarkedDuplicate, 1),
+		eventstore.Register[domain.SignalEscalated](r, domain.EventSignalEscalated, 1),
+		eventstore.Register[domain.EscalationAcknowledged](r, domain.EventEscalationAcknowledged, 1),
+		eventstore.Register[domain.EscalationResponded](r, domain.EventEscalationResponded, 1),
+		eventstore.Register[domain.FeedbackSent](r, domain.EventFeedbackSent, 1),
+		eventstore.Register[domain.SignalClosed](r, domain.EventSignalClosed, 1),
+		eventstore.Register[domain.SignalReopened](r, domain.EventSignalReopened, 1),
+		eventstore.Register[domain.RegulatorNotified](r, domain.EventRegulatorNotified, 1),
 	}
 	if err := errors.Join(errs...); err != nil {
 		return nil, fmt.Errorf("register domain events: %w", err)
