@@ -103,6 +103,10 @@ func (s *Server) Routes() []Route {
 		{Method: http.MethodGet, Pattern: "/api/v1/signals/{id}", Roles: readers, handler: s.getSignal},
 		{Method: http.MethodGet, Pattern: "/api/v1/signals/{id}/history", Roles: []auth.Role{auth.RoleSafetyOfficer, auth.RoleAdmin}, handler: s.getHistory},
 		{Method: http.MethodGet, Pattern: "/api/v1/audit", Roles: []auth.Role{auth.RoleAdmin}, handler: s.getAudit},
+		{Method: http.MethodGet, Pattern: "/api/v1/triage", Roles: []auth.Role{auth.RoleSafetyOfficer}, handler: s.getTriage},
+		{Method: http.MethodGet, Pattern: "/api/v1/escalations", Roles: []auth.Role{auth.RoleColleague, auth.RoleSafetyOfficer}, handler: s.getEscalations},
+		{Method: http.MethodGet, Pattern: "/api/v1/me/signals", Roles: reporters, handler: s.getMySignals},
+		{Method: http.MethodGet, Pattern: "/api/v1/service-levels", Roles: []auth.Role{auth.RoleSafetyOfficer, auth.RoleAdmin}, handler: s.getServiceLevels},
 	}
 	for _, c := range commandSpecs() {
 		routes = append(routes, Route{Method: http.MethodPost, Pattern: "/api/v1/signals/{id}/" + c.name, Roles: c.roles, handler: s.runCommand(c)})

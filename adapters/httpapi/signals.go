@@ -316,6 +316,8 @@ func (s *Server) commandProblem(r *http.Request, err error) *Problem {
 	switch {
 	case errors.As(err, &ve):
 		return newProblem(http.StatusUnprocessableEntity, "validation", "Invalid request", "one or more fields are not acceptable", ve.Fields...)
+	case errors.Is(err, domain.ErrUnknownEscalation), errors.Is(err, domain.ErrNotAddressed):
+		return newProblem(http.StatusNotFound, "not-found", "Escalation not found", "no escalation with this id is addressed to you")
 	case errors.Is(err, domain.ErrNotFound):
 		return newProblem(http.StatusNotFound, "not-found", "Signal not found", "no signal with this id is visible to you")
 	case errors.As(err, &te):

@@ -4,7 +4,9 @@ package signaldetail
 
 import (
 	"context"
+	"slices"
 	"sync"
+	"time"
 
 	"github.com/google/uuid"
 	"github.com/safesignal/safesignal/domain"
@@ -27,6 +29,16 @@ type Store interface {
 	projections.Projection
 	// Get returns the signal, or false when the read model does not hold it.
 	Get(ctx context.Context, id uuid.UUID) (View, bool, error)
+	// Triage returns one page of an organisation's triage board and the
+	// number of rows that match the filter.
+	Triage(ctx context.Context, org string, f TriageFilter, now time.Time) ([]TriageRow, int, error)
+	// ReportedBy returns a named reporter's signals, newest first.
+	ReportedBy(ctx context.Context, reporter string) ([]View, error)
+	// EscalationsFor returns the escalations addressed to a recipient,
+	// newest first.
+	EscalationsFor(ctx context.Context, r domain.Recipient) ([]EscalationItem, error)
+	// ServiceLevels returns an organisation's response times.
+	ServiceLevels(ctx context.Context, org string) (ServiceLevels, error)
 }
 
 // Fold applies one event to the view of its signal. The detail view keeps
@@ -43,15 +55,28 @@ func SignalID(e projections.Event) (uuid.UUID, error) {
 	return uuid.Parse(e.Envelope.AggregateID)
 }
 
-// Memory is the in-memory store, rebuilt from the log at every start.
+// Memory is the in-memory store, rebuilt from the log at every start. It
+// keeps indexes for the queries of the triage board (by organisation), the
+// reporters' own lists (by reporter) and the escalation inboxes (signals
+// with escalations).
 type Memory struct {
 	mu         sync.RWMutex
 	signals    map[uuid.UUID]View
+	byOrg      map[string]map[uuid.UUID]struct{}
+	byReporter map[string]map[uuid.UUID]struct{}
+	escalated  map[uuid.UUID]struct{}
 	checkpoint uint64
 }
 
 // NewMemory returns an empty memory store.
-func NewMemory() *Memory { return &Memory{signals: map[uuid.UUID]View{}} }
+func NewMemory() *Memory {
+	return &Memory{
+		signals:    map[uuid.UUID]View{},
+		byOrg:      map[string]map[uuid.UUID]struct{}{},
+		byReporter: map[string]map[uuid.UUID]struct{}{},
+		escalated:  map[uuid.UUID]struct{}{},
+	}
+}
 
 // Name implements projections.Projection.
 func (m *Memory) Name() string { return Name }
@@ -83,10 +108,27 @@ func (m *Memory) Apply(_ context.Context, batch []projections.Event, through uin
 		if e.Envelope.AggregateType != projections.AggregateSignal {
 			continue
 		}
-		m.signals[ids[i]] = Fold(m.signals[ids[i]], e)
+		v := Fold(m.signals[ids[i]], e)
+		m.signals[ids[i]] = v
+		index(m.byOrg, v.Organisation, v.ID)
+		if v.Reporter != "" {
+			index(m.byReporter, v.Reporter, v.ID)
+		}
+		if len(v.Escalations) > 0 {
+			m.escalated[v.ID] = struct{}{}
+		}
 	}
 	m.checkpoint = through
 	return nil
+}
+
+func index(idx map[string]map[uuid.UUID]struct{}, key string, id uuid.UUID) {
+	set, ok := idx[key]
+	if !ok {
+		set = map[uuid.UUID]struct{}{}
+		idx[key] = set
+	}
+	set[id] = struct{}{}
 }
 
 // Get implements Store.
@@ -102,4 +144,92 @@ func (m *Memory) Len() int {
 	m.mu.RLock()
 	defer m.mu.RUnlock()
 	return len(m.signals)
+}
+
+// Triage implements Store.
+func (m *Memory) Triage(_ context.Context, org string, f TriageFilter, now time.Time) ([]TriageRow, int, error) {
+	m.mu.RLock()
+	rows := make([]TriageRow, 0, len(m.byOrg[org]))
+	for id := range m.byOrg[org] {
+		if v := m.signals[id]; f.match(v, now) {
+			rows = append(rows, triageRow(v, now))
+		}
+	}
+	m.mu.RUnlock()
+	sortTriage(rows, f.Sort)
+	total := len(rows)
+	return page(rows, f.Offset, f.Limit), total, nil
+}
+
+// ReportedBy implements Store.
+func (m *Memory) ReportedBy(_ context.Context, reporter string) ([]View, error) {
+	m.mu.RLock()
+	out := make([]View, 0, len(m.byReporter[reporter]))
+	for id := range m.byReporter[reporter] {
+		out = append(out, m.signals[id])
+	}
+	m.mu.RUnlock()
+	slices.SortFunc(out, func(a, b View) int { return b.ReportedAt.Compare(a.ReportedAt) })
+	return out, nil
+}
+
+// EscalationsFor implements Store.
+func (m *Memory) EscalationsFor(_ context.Context, r domain.Recipient) ([]EscalationItem, error) {
+	m.mu.RLock()
+	var out []EscalationItem
+	for id := range m.escalated {
+		v := m.signals[id]
+		for _, e := range v.Escalations {
+			if v.Addresses(e.ID, r) {
+				out = append(out, escalationItem(v, e, r))
+			}
+		}
+	}
+	m.mu.RUnlock()
+	slices.SortFunc(out, func(a, b EscalationItem) int { return b.EscalatedAt.Compare(a.EscalatedAt) })
+	return out, nil
+}
+
+// ServiceLevels implements Store.
+func (m *Memory) ServiceLevels(_ context.Context, org string) (ServiceLevels, error) {
+	m.mu.RLock()
+	defer m.mu.RUnlock()
+	sl := ServiceLevels{Organisation: org}
+	var ack, fb []time.Duration
+	for id := range m.byOrg[org] {
+		v := m.signals[id]
+		sl.Signals++
+		if !v.AcknowledgedAt.IsZero() {
+			ack = append(ack, v.AcknowledgedAt.Sub(v.ReportedAt))
+		}
+		if len(v.Feedback) > 0 {
+			fb = append(fb, v.Feedback[0].SentAt.Sub(v.ReportedAt))
+		}
+	}
+	sl.Acknowledged, sl.WithFeedback = len(ack), len(fb)
+	sl.MedianSecondsToAcknowledge, sl.MedianSecondsToFirstFeedback = median(ack), median(fb)
+	return sl, nil
+}
+
+func page[T any](rows []T, offset, limit int) []T {
+	if offset >= len(rows) {
+		return []T{}
+	}
+	rows = rows[offset:]
+	if limit > 0 && limit < len(rows) {
+		rows = rows[:limit]
+	}
+	return rows
+}
+
+func escalationItem(v View, e domain.Escalation, r domain.Recipient) EscalationItem {
+	item := EscalationItem{
+		SignalID: v.ID, Version: v.Version, EscalationID: e.ID, From: v.Organisation, FromRegion: v.Region,
+		Specialty: v.Specialty, Kind: v.Kind, Category: v.Category, Harm: v.Harm,
+		Message: e.Message, Summary: e.Summary, EscalatedAt: e.EscalatedAt, State: e.State(), Answers: len(e.Receipts),
+	}
+	if rec, ok := e.Receipt(r.Organisation); ok {
+		item.Mine = &rec
+	}
+	return item
 }
