@@ -309,6 +309,16 @@ func (s *Service) load(ctx context.Context, id uuid.UUID, fresh bool) (cached, e
 	return c, nil
 }
 
+// State returns the signal's current decided state, read from the log
+// (not the cache: reactions must see what the log holds).
+func (s *Service) State(ctx context.Context, id uuid.UUID) (domain.Signal, error) {
+	c, err := s.load(ctx, id, true)
+	if err != nil {
+		return domain.Signal{}, err
+	}
+	return c.state, nil
+}
+
 // History returns the signal's events in order.
 func (s *Service) History(ctx context.Context, id uuid.UUID) ([]projections.Event, error) {
 	commits, err := s.log.Load(ctx, aggregate(id), 0)

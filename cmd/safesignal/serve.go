@@ -22,6 +22,7 @@ import (
 	"github.com/safesignal/safesignal/adapters/commands"
 	"github.com/safesignal/safesignal/adapters/httpapi"
 	"github.com/safesignal/safesignal/adapters/natsserver"
+	"github.com/safesignal/safesignal/adapters/policies"
 	"github.com/safesignal/safesignal/eventstore"
 	"github.com/safesignal/safesignal/projections"
 	"github.com/safesignal/safesignal/projections/signaldetail"
@@ -42,6 +43,7 @@ type serveConfig struct {
 	allowLocal      bool
 	oidc            auth.OIDCConfig
 	oidcRoleMap     string
+	policiesFile    string
 }
 
 func serve(ctx context.Context, args []string, stderr io.Writer) error {
@@ -60,6 +62,7 @@ func serve(ctx context.Context, args []string, stderr io.Writer) error {
 	fs.StringVar(&cfg.oidc.Claims.Specialty, "oidc-specialty-claim", fs.envOr("oidc-specialty-claim", "specialty"), "claim holding the specialty ($SAFESIGNAL_OIDC_SPECIALTY_CLAIM)")
 	fs.StringVar(&cfg.oidc.Claims.Region, "oidc-region-claim", fs.envOr("oidc-region-claim", "region"), "claim holding the region ($SAFESIGNAL_OIDC_REGION_CLAIM)")
 	fs.StringVar(&cfg.oidcRoleMap, "oidc-role-map", fs.envOr("oidc-role-map", ""), "provider role values to Safesignal roles, e.g. 'ss-officer=safety_officer,ss-admin=admin' ($SAFESIGNAL_OIDC_ROLE_MAP)")
+	fs.StringVar(&cfg.policiesFile, "policies-file", fs.envOr("policies-file", ""), "JSON file of escalation rules, reminders and webhooks; empty: none ($SAFESIGNAL_POLICIES_FILE)")
 	production := fs.Bool("production", false, "production mode: refuses the local development issuer")
 	allowLocal := fs.Bool("allow-local-issuer", false, "in production mode, accept the local issuer anyway (single-node installations)")
 	rateLimit := fs.Float64("rate-limit", 20, "requests per second one identity may make, sustained")
@@ -148,7 +151,7 @@ func runServer(ctx context.Context, cfg serveConfig, logger *zap.Logger) error {
 	runCtx, stopRunners := context.WithCancel(context.Background())
 	defer stopRunners()
 	var wg sync.WaitGroup
-	runErr := make(chan error, len(runners))
+	runErr := make(chan error, len(runners)+1)
 	for _, r := range runners {
 		wg.Add(1)
 		go func() {
@@ -157,6 +160,33 @@ func runServer(ctx context.Context, cfg serveConfig, logger *zap.Logger) error {
 				runErr <- err
 			}
 		}()
+	}
+
+	if cfg.policiesFile != "" {
+		pcfg, err := policies.LoadConfig(cfg.policiesFile)
+		if err != nil {
+			return err
+		}
+		reactions := &policies.Reactions{Commands: cmds, Registry: registry, Config: pcfg, Logger: logger}
+		if len(pcfg.Webhooks) > 0 {
+			reactions.Notifier = policies.NewWebhooks(pcfg.Webhooks, nil)
+		}
+		stream, err := js.Stream(ctx, storeCfg.Stream)
+		if err != nil {
+			return fmt.Errorf("event stream: %w", err)
+		}
+		router, err := policies.NewRouter(ctx, js, stream, policies.RouterConfig{}, logger, reactions.Handlers()...)
+		if err != nil {
+			return err
+		}
+		wg.Add(1)
+		go func() {
+			defer wg.Done()
+			if err := router.Run(runCtx); err != nil {
+				runErr <- err
+			}
+		}()
+		logger.Info("policies running", zap.Int("rules", len(pcfg.Rules)), zap.Int("webhooks", len(pcfg.Webhooks)))
 	}
 
 	api := httpapi.New(httpapi.Deps{
