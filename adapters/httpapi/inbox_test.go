@@ -165,8 +165,8 @@ func TestMySignalsAndServiceLevels(t *testing.T) {
 	r = h.do(http.MethodGet, "/api/v1/service-levels", officer, nil, nil)
 	var sl struct {
 		Signals, Acknowledged, WithFeedback int
-		MedianSecondsToAcknowledge         *int64
-		MedianSecondsToFirstFeedback       *int64
+		MedianSecondsToAcknowledge          *int64
+		MedianSecondsToFirstFeedback        *int64
 	}
 	r.json(t, &sl)
 	if r.status != http.StatusOK || sl.Signals != 3 || sl.Acknowledged != 1 || sl.WithFeedback != 1 || sl.MedianSecondsToAcknowledge == nil || sl.MedianSecondsToFirstFeedback == nil {
