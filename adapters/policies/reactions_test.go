@@ -45,12 +45,12 @@ func newReceiver(t *testing.T, secret string) *receiver {
 		ts := strings.TrimPrefix(strings.Split(sig, ",")[0], "t=")
 		var n policies.Notification
 		if err := json.Unmarshal(body, &n); err != nil {
-			http.Error(w, "bad json", 400)
+			http.Error(w, "bad json", http.StatusBadRequest)
 			return
 		}
 		sec, err := strconv.ParseInt(ts, 10, 64)
 		if err != nil || policies.Sign(rc.secret, time.Unix(sec, 0), body) != sig {
-			http.Error(w, "bad signature", 401)
+			http.Error(w, "bad signature", http.StatusUnauthorized)
 			return
 		}
 		rc.mu.Lock()
@@ -60,7 +60,7 @@ func newReceiver(t *testing.T, secret string) *receiver {
 		if hold != nil {
 			rc.seen <- r.Header.Get(policies.HeaderDelivery)
 			<-hold
-			http.Error(w, "crashed mid-way", 503)
+			http.Error(w, "crashed mid-way", http.StatusServiceUnavailable)
 			return
 		}
 		rc.mu.Lock()
