@@ -186,6 +186,17 @@ func runServer(ctx context.Context, cfg serveConfig, logger *zap.Logger) error {
 				runErr <- err
 			}
 		}()
+		if reactions.Notifier != nil && (pcfg.Reminders.EscalationUnacknowledged.Duration > 0 || pcfg.Reminders.DeadlineAhead.Duration > 0) {
+			sched, err := policies.NewScheduler(ctx, js, detail, reactions.Notifier, pcfg.Reminders, cfg.natsReplicas, logger)
+			if err != nil {
+				return err
+			}
+			wg.Add(1)
+			go func() {
+				defer wg.Done()
+				_ = sched.Run(runCtx)
+			}()
+		}
 		logger.Info("policies running", zap.Int("rules", len(pcfg.Rules)), zap.Int("webhooks", len(pcfg.Webhooks)))
 	}
 

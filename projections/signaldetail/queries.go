@@ -171,3 +171,16 @@ func median(ds []time.Duration) *int64 {
 	s := int64(m.Seconds())
 	return &s
 }
+
+// Kinds of DueItem.
+const (
+	DueEscalation = "escalation"
+	DueDeadline   = "deadline"
+)
+
+// DueItem is something a reminder is due for.
+type DueItem struct {
+	Kind       string
+	Signal     View
+	Escalation domain.Escalation
+}

@@ -39,6 +39,10 @@ type Store interface {
 	EscalationsFor(ctx context.Context, r domain.Recipient) ([]EscalationItem, error)
 	// ServiceLevels returns an organisation's response times.
 	ServiceLevels(ctx context.Context, org string) (ServiceLevels, error)
+	// Due returns what needs a reminder: escalations still open that were
+	// sent before escalatedBefore, and pending regulatory deadlines due
+	// before dueBefore.
+	Due(ctx context.Context, escalatedBefore, dueBefore time.Time) ([]DueItem, error)
 }
 
 // Fold applies one event to the view of its signal. The detail view keeps
@@ -65,6 +69,7 @@ type Memory struct {
 	byOrg      map[string]map[uuid.UUID]struct{}
 	byReporter map[string]map[uuid.UUID]struct{}
 	escalated  map[uuid.UUID]struct{}
+	deadlines  map[uuid.UUID]struct{}
 	checkpoint uint64
 }
 
@@ -75,6 +80,7 @@ func NewMemory() *Memory {
 		byOrg:      map[string]map[uuid.UUID]struct{}{},
 		byReporter: map[string]map[uuid.UUID]struct{}{},
 		escalated:  map[uuid.UUID]struct{}{},
+		deadlines:  map[uuid.UUID]struct{}{},
 	}
 }
 
@@ -116,6 +122,11 @@ func (m *Memory) Apply(_ context.Context, batch []projections.Event, through uin
 		}
 		if len(v.Escalations) > 0 {
 			m.escalated[v.ID] = struct{}{}
+		}
+		if v.Regulatory.Pending() {
+			m.deadlines[v.ID] = struct{}{}
+		} else {
+			delete(m.deadlines, v.ID)
 		}
 	}
 	m.checkpoint = through
@@ -209,6 +220,30 @@ func (m *Memory) ServiceLevels(_ context.Context, org string) (ServiceLevels, er
 	sl.Acknowledged, sl.WithFeedback = len(ack), len(fb)
 	sl.MedianSecondsToAcknowledge, sl.MedianSecondsToFirstFeedback = median(ack), median(fb)
 	return sl, nil
+}
+
+// Due implements Store.
+func (m *Memory) Due(_ context.Context, escalatedBefore, dueBefore time.Time) ([]DueItem, error) {
+	m.mu.RLock()
+	defer m.mu.RUnlock()
+	var out []DueItem
+	for id := range m.escalated {
+		v := m.signals[id]
+		if v.Status == domain.StatusRejected || v.Status == domain.StatusDuplicate {
+			continue
+		}
+		for _, e := range v.Escalations {
+			if e.State() == domain.EscalationStateOpen && e.EscalatedAt.Before(escalatedBefore) {
+				out = append(out, DueItem{Kind: DueEscalation, Signal: v, Escalation: e})
+			}
+		}
+	}
+	for id := range m.deadlines {
+		if v := m.signals[id]; v.Regulatory.Pending() && v.Regulatory.DueAt.Before(dueBefore) {
+			out = append(out, DueItem{Kind: DueDeadline, Signal: v})
+		}
+	}
+	return out, nil
 }
 
 func page[T any](rows []T, offset, limit int) []T {
