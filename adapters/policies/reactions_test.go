@@ -259,3 +259,14 @@ func TestPolicyFileIsChecked(t *testing.T) {
 		}
 	}
 }
+
+func TestExamplePolicyFileIsValid(t *testing.T) {
+	t.Parallel()
+	cfg, err := policies.LoadConfig("../../deploy/policies.example.json")
+	if err != nil {
+		t.Fatal(err)
+	}
+	if len(cfg.Rules) == 0 || len(cfg.Webhooks) == 0 || cfg.Reminders.EscalationUnacknowledged.Duration != 48*time.Hour {
+		t.Fatalf("example lost its content: %+v", cfg)
+	}
+}
