@@ -187,8 +187,8 @@ type SignalEscalated struct {
 	SignalID     uuid.UUID         `json:"signalId"`
 	EscalationID uuid.UUID         `json:"escalationId"`
 	Targets      EscalationTargets `json:"targets"`
-	Message      string            `json:"message"`
-	Summary      string            `json:"summary"`
+	Message      string            `json:"message" sensitive:"signal"`
+	Summary      string            `json:"summary" sensitive:"signal"`
 	EscalatedAt  time.Time         `json:"escalatedAt"`
 }
 
@@ -346,7 +346,7 @@ type EscalationResponded struct {
 	EscalationID uuid.UUID          `json:"escalationId"`
 	Recipient    Recipient          `json:"recipient"`
 	Response     EscalationResponse `json:"response"`
-	Text         string             `json:"text,omitempty"`
+	Text         string             `json:"text,omitempty" sensitive:"signal"`
 	RespondedAt  time.Time          `json:"respondedAt"`
 }
 

@@ -212,7 +212,7 @@ type SignalClassified struct {
 	// Reportable is whether the signal is reportable after this
 	// classification.
 	Reportable   bool      `json:"reportable"`
-	Note         string    `json:"note,omitempty"`
+	Note         string    `json:"note,omitempty" sensitive:"signal"`
 	ClassifiedAt time.Time `json:"classifiedAt"`
 }
 
@@ -303,7 +303,7 @@ func (RejectSignal) CommandName() string { return CommandReject }
 type SignalRejected struct {
 	SignalID   uuid.UUID       `json:"signalId"`
 	Reason     RejectionReason `json:"reason"`
-	Text       string          `json:"text,omitempty"`
+	Text       string          `json:"text,omitempty" sensitive:"signal"`
 	RejectedAt time.Time       `json:"rejectedAt"`
 }
 
@@ -348,7 +348,7 @@ func (LinkDuplicate) CommandName() string { return CommandLinkDuplicate }
 type SignalMarkedDuplicate struct {
 	SignalID    uuid.UUID `json:"signalId"`
 	DuplicateOf uuid.UUID `json:"duplicateOf"`
-	Note        string    `json:"note,omitempty"`
+	Note        string    `json:"note,omitempty" sensitive:"signal"`
 	MarkedAt    time.Time `json:"markedAt"`
 }
 
@@ -397,7 +397,7 @@ func (SendFeedback) CommandName() string { return CommandFeedback }
 // FeedbackSent records a message to the reporter.
 type FeedbackSent struct {
 	SignalID uuid.UUID `json:"signalId"`
-	Message  string    `json:"message"`
+	Message  string    `json:"message" sensitive:"signal"`
 	SentAt   time.Time `json:"sentAt"`
 }
 
@@ -467,7 +467,7 @@ func (CloseSignal) CommandName() string { return CommandClose }
 type SignalClosed struct {
 	SignalID uuid.UUID    `json:"signalId"`
 	Outcome  CloseOutcome `json:"outcome"`
-	Summary  string       `json:"summary"`
+	Summary  string       `json:"summary" sensitive:"signal"`
 	ClosedAt time.Time    `json:"closedAt"`
 }
 
@@ -511,7 +511,7 @@ func (ReopenSignal) CommandName() string { return CommandReopen }
 // SignalReopened records that the signal was taken up again.
 type SignalReopened struct {
 	SignalID   uuid.UUID `json:"signalId"`
-	Reason     string    `json:"reason"`
+	Reason     string    `json:"reason" sensitive:"signal"`
 	From       Status    `json:"from"`
 	To         Status    `json:"to"`
 	ReopenedAt time.Time `json:"reopenedAt"`

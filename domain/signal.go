@@ -122,12 +122,12 @@ type SignalReported struct {
 	Kind                 Kind      `json:"kind"`
 	Category             Category  `json:"category"`
 	Harm                 Harm      `json:"harm"`
-	Description          string    `json:"description"`
-	ImmediateActions     string    `json:"immediateActions,omitempty"`
+	Description          string    `json:"description" sensitive:"signal"`
+	ImmediateActions     string    `json:"immediateActions,omitempty" sensitive:"signal"`
 	Language             Language  `json:"language"`
 	PeerSupportRequested bool      `json:"peerSupportRequested"`
 	Anonymous            bool      `json:"anonymous"`
-	Reporter             string    `json:"reporter,omitempty"`
+	Reporter             string    `json:"reporter,omitempty" sensitive:"reporter"`
 	ReportedAt           time.Time `json:"reportedAt"`
 }
 

@@ -33,7 +33,7 @@ func TestSealAndUnsealRoundTripAndErasure(t *testing.T) {
 	if err != nil {
 		t.Fatal(err)
 	}
-	ids := func(scope string) (string, bool) {
+	ids := func(scope, _ string) (string, bool) {
 		switch scope {
 		case "signal":
 			return "sig-1", true
@@ -140,7 +140,7 @@ func TestSealRefusesAScopeWithoutKey(t *testing.T) {
 		t.Fatal(err)
 	}
 	e := sealedEvent{Description: "x", Reporter: "alice"}
-	err = eventstore.Seal(context.Background(), kr, &e, func(scope string) (string, bool) { return "s", scope == "signal" })
+	err = eventstore.Seal(context.Background(), kr, &e, func(scope, _ string) (string, bool) { return "s", scope == "signal" })
 	if err == nil {
 		t.Fatal("a sensitive field was left without a key")
 	}

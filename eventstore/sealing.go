@@ -20,8 +20,9 @@ import (
 // data so that a value cannot be moved to another key's place.
 const sealedPrefix = "enc:v1:"
 
-// KeyIDs names the key of each scope for the event being sealed.
-type KeyIDs func(scope string) (id string, ok bool)
+// KeyIDs names the key that seals a value of a scope: the aggregate's id
+// for the scope "signal", a keyed hash of the person for "reporter".
+type KeyIDs func(scope, plain string) (id string, ok bool)
 
 // Seal encrypts every sensitive field of the struct v points to, in place,
 // creating keys as needed. A sensitive field whose scope has no key id is
@@ -32,21 +33,51 @@ func Seal(ctx context.Context, kr Keyring, v any, ids KeyIDs) error {
 		if plain == "" || strings.HasPrefix(plain, sealedPrefix) {
 			return nil
 		}
-		id, ok := ids(scope)
-		if !ok {
-			return fmt.Errorf("seal: no key for scope %q", scope)
-		}
-		key, err := kr.Key(ctx, scope, id, true)
-		if err != nil {
-			return fmt.Errorf("seal: %w", err)
-		}
-		sealed, err := sealString(key, scope, id, plain)
+		sealed, err := SealString(ctx, kr, scope, plain, ids)
 		if err != nil {
 			return err
 		}
 		f.SetString(sealed)
 		return nil
 	})
+}
+
+// SealString seals one value of a scope.
+func SealString(ctx context.Context, kr Keyring, scope, plain string, ids KeyIDs) (string, error) {
+	if plain == "" || strings.HasPrefix(plain, sealedPrefix) {
+		return plain, nil
+	}
+	id, ok := ids(scope, plain)
+	if !ok {
+		return "", fmt.Errorf("seal: no key for scope %q", scope)
+	}
+	key, err := kr.Key(ctx, scope, id, true)
+	if err != nil {
+		return "", fmt.Errorf("seal: %w", err)
+	}
+	return sealString(key, scope, id, plain)
+}
+
+// UnsealString opens one sealed value; erased is true when its key was
+// destroyed (the value is then ""). A value that is not sealed is
+// returned as it is.
+func UnsealString(ctx context.Context, kr Keyring, sealed string) (plain string, erased bool, err error) {
+	if !strings.HasPrefix(sealed, sealedPrefix) {
+		return sealed, false, nil
+	}
+	parts := strings.SplitN(strings.TrimPrefix(sealed, sealedPrefix), ":", 3)
+	if len(parts) != 3 {
+		return "", false, fmt.Errorf("open: %w: malformed sealed value", ErrCorrupt)
+	}
+	key, err := kr.Key(ctx, parts[0], parts[1], false)
+	if errors.Is(err, ErrKeyErased) {
+		return "", true, nil
+	}
+	if err != nil {
+		return "", false, fmt.Errorf("open: %w", err)
+	}
+	plain, err = openString(key, parts[0], parts[1], parts[2])
+	return plain, false, err
 }
 
 // Opened says what Unseal found.
@@ -62,27 +93,15 @@ func Unseal(ctx context.Context, kr Keyring, v any) (Opened, error) {
 	var out Opened
 	err := walkSensitive(v, func(scope string, f reflect.Value) error {
 		sealed := f.String()
-		if !strings.HasPrefix(sealed, sealedPrefix) {
-			return nil
+		if strings.HasPrefix(sealed, sealedPrefix) && !strings.HasPrefix(sealed, sealedPrefix+scope+":") {
+			return fmt.Errorf("open: %w: sealed value of another scope in scope %q", ErrCorrupt, scope)
 		}
-		parts := strings.SplitN(strings.TrimPrefix(sealed, sealedPrefix), ":", 3)
-		if len(parts) != 3 || parts[0] != scope {
-			return fmt.Errorf("open: malformed sealed value in scope %q", scope)
-		}
-		key, err := kr.Key(ctx, parts[0], parts[1], false)
-		if errors.Is(err, ErrKeyErased) {
-			f.SetString("")
-			if !contains(out.Erased, scope) {
-				out.Erased = append(out.Erased, scope)
-			}
-			return nil
-		}
-		if err != nil {
-			return fmt.Errorf("open: %w", err)
-		}
-		plain, err := openString(key, parts[0], parts[1], parts[2])
+		plain, erased, err := UnsealString(ctx, kr, sealed)
 		if err != nil {
 			return err
+		}
+		if erased && !contains(out.Erased, scope) {
+			out.Erased = append(out.Erased, scope)
 		}
 		f.SetString(plain)
 		return nil

@@ -5,9 +5,17 @@
 package projections
 
 import (
+	"context"
+	"crypto/hmac"
+	"crypto/sha256"
+	"encoding/hex"
 	"encoding/json"
 	"errors"
 	"fmt"
+	"reflect"
+	"slices"
+
+	"github.com/nats-io/nats.go/jetstream"
 
 	"github.com/safesignal/safesignal/domain"
 	"github.com/safesignal/safesignal/eventstore"
@@ -45,38 +53,107 @@ func NewRegistry() (*eventstore.Registry, error) {
 type Event struct {
 	// Sequence is the stream sequence of the commit holding the event.
 	Sequence uint64
+	// Envelope is the event's envelope, its actor opened.
 	Envelope eventstore.Envelope
-	// Data is the decoded domain event.
+	// Data is the decoded domain event, its sensitive fields opened.
 	Data domain.Event
+	// Erased lists the scopes ("signal", "reporter") whose data key was
+	// destroyed: those fields are empty for good.
+	Erased []string
 }
 
-// Decode turns a commit into its domain events.
-func Decode(r *eventstore.Registry, c eventstore.Commit) ([]Event, error) {
-	out := make([]Event, 0, len(c.Events))
-	for _, env := range c.Events {
-		v, err := r.Decode(env)
-		if err != nil {
-			return nil, fmt.Errorf("commit %d: %w", c.Sequence, err)
-		}
-		e, ok := v.(domain.Event)
-		if !ok {
-			return nil, fmt.Errorf("commit %d: event %s of type %s is not a domain event", c.Sequence, env.ID, env.Type)
-		}
-		out = append(out, Event{Sequence: c.Sequence, Envelope: env, Data: e})
+// Scopes of data keys.
+const (
+	ScopeSignal   = "signal"
+	ScopeReporter = "reporter"
+)
+
+// Codec turns domain events into envelopes and back, sealing every field
+// the domain tags sensitive with the signal's or the person's data key,
+// and the envelope's actor with the person's key. Destroying a key
+// (crypto-shredding) leaves those fields empty.
+type Codec struct {
+	registry *eventstore.Registry
+	keyring  eventstore.Keyring
+	secret   []byte
+}
+
+// NewCodec returns the codec. secret keys the ids of persons' data keys,
+// so that a key's name does not give away whose it is.
+func NewCodec(registry *eventstore.Registry, keyring eventstore.Keyring, secret []byte) (*Codec, error) {
+	if len(secret) < 32 {
+		return nil, errors.New("codec: the secret must be at least 32 bytes")
 	}
-	return out, nil
+	return &Codec{registry: registry, keyring: keyring, secret: secret}, nil
+}
+
+// OpenCodec registers the domain's events and opens the keyring on js.
+func OpenCodec(ctx context.Context, js jetstream.JetStream, secret []byte, replicas int) (*Codec, error) {
+	reg, err := NewRegistry()
+	if err != nil {
+		return nil, err
+	}
+	kr, err := eventstore.OpenKeyring(ctx, js, replicas)
+	if err != nil {
+		return nil, err
+	}
+	return NewCodec(reg, kr, secret)
+}
+
+// Registry returns the event-type registry.
+func (c *Codec) Registry() *eventstore.Registry { return c.registry }
+
+// Keyring returns the keyring.
+func (c *Codec) Keyring() eventstore.Keyring { return c.keyring }
+
+// PersonKeyID is the name of a person's data key.
+func (c *Codec) PersonKeyID(subject string) string {
+	mac := hmac.New(sha256.New, c.secret)
+	mac.Write([]byte("person\x00" + subject))
+	return hex.EncodeToString(mac.Sum(nil)[:16])
+}
+
+func (c *Codec) keyIDs(aggregateID string) eventstore.KeyIDs {
+	return func(scope, plain string) (string, bool) {
+		switch scope {
+		case ScopeSignal:
+			return aggregateID, true
+		case ScopeReporter:
+			return c.PersonKeyID(plain), true
+		}
+		return "", false
+	}
 }
 
 // Encode wraps domain events in envelopes, numbering them from the
-// aggregate's current version.
-func Encode(r *eventstore.Registry, meta eventstore.Envelope, version int, events []domain.Event) ([]eventstore.Envelope, error) {
+// aggregate's current version, and seals their sensitive fields.
+func (c *Codec) Encode(ctx context.Context, meta eventstore.Envelope, version int, events []domain.Event) ([]eventstore.Envelope, error) {
+	ids := c.keyIDs(meta.AggregateID)
+	actor, err := eventstore.SealString(ctx, c.keyring, ScopeReporter, meta.Actor, ids)
+	if err != nil {
+		return nil, fmt.Errorf("encode actor: %w", err)
+	}
+	meta.Actor = actor
 	out := make([]eventstore.Envelope, 0, len(events))
 	for i, e := range events {
-		schema, ok := r.Version(e.EventType())
+		schema, ok := c.registry.Version(e.EventType())
 		if !ok {
 			return nil, fmt.Errorf("encode %s: event type not registered", e.EventType())
 		}
-		data, err := json.Marshal(e)
+		// Seal a copy made through JSON, so that nothing the caller holds
+		// (slices shared with the decided state) is changed.
+		plain, err := json.Marshal(e)
+		if err != nil {
+			return nil, fmt.Errorf("encode %s: %w", e.EventType(), err)
+		}
+		copyPtr := reflect.New(reflect.TypeOf(e))
+		if err := json.Unmarshal(plain, copyPtr.Interface()); err != nil {
+			return nil, fmt.Errorf("encode %s: %w", e.EventType(), err)
+		}
+		if err := eventstore.Seal(ctx, c.keyring, copyPtr.Interface(), ids); err != nil {
+			return nil, fmt.Errorf("encode %s: %w", e.EventType(), err)
+		}
+		data, err := json.Marshal(copyPtr.Interface())
 		if err != nil {
 			return nil, fmt.Errorf("encode %s: %w", e.EventType(), err)
 		}
@@ -86,6 +163,38 @@ func Encode(r *eventstore.Registry, meta eventstore.Envelope, version int, event
 		env.AggregateVersion = version + i + 1
 		env.Data = data
 		out = append(out, env)
+	}
+	return out, nil
+}
+
+// Decode turns a commit into its domain events with their sensitive fields
+// opened (or empty, where the key was destroyed).
+func (c *Codec) Decode(ctx context.Context, commit eventstore.Commit) ([]Event, error) {
+	out := make([]Event, 0, len(commit.Events))
+	for _, env := range commit.Events {
+		v, err := c.registry.Decode(env)
+		if err != nil {
+			return nil, fmt.Errorf("commit %d: %w", commit.Sequence, err)
+		}
+		ptr := reflect.New(reflect.TypeOf(v))
+		ptr.Elem().Set(reflect.ValueOf(v))
+		opened, err := eventstore.Unseal(ctx, c.keyring, ptr.Interface())
+		if err != nil {
+			return nil, fmt.Errorf("commit %d, event %s: %w", commit.Sequence, env.ID, err)
+		}
+		e, ok := ptr.Elem().Interface().(domain.Event)
+		if !ok {
+			return nil, fmt.Errorf("commit %d: event %s of type %s is not a domain event", commit.Sequence, env.ID, env.Type)
+		}
+		actor, erased, err := eventstore.UnsealString(ctx, c.keyring, env.Actor)
+		if err != nil {
+			return nil, fmt.Errorf("commit %d, actor of event %s: %w", commit.Sequence, env.ID, err)
+		}
+		env.Actor = actor
+		if erased && !slices.Contains(opened.Erased, ScopeReporter) {
+			opened.Erased = append(opened.Erased, ScopeReporter)
+		}
+		out = append(out, Event{Sequence: commit.Sequence, Envelope: env, Data: e, Erased: opened.Erased})
 	}
 	return out, nil
 }

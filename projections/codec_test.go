@@ -1,7 +1,10 @@
 package projections_test
 
 import (
+	"bytes"
+	"context"
 	"reflect"
+	"strings"
 	"slices"
 	"testing"
 	"time"
@@ -9,8 +12,19 @@ import (
 	"github.com/google/uuid"
 	"github.com/safesignal/safesignal/domain"
 	"github.com/safesignal/safesignal/eventstore"
+	"github.com/safesignal/safesignal/eventstore/jstest"
 	"github.com/safesignal/safesignal/projections"
 )
+
+func newCodec(t *testing.T) *projections.Codec {
+	t.Helper()
+	_, js := jstest.Start(t).JetStream(t)
+	c, err := projections.OpenCodec(context.Background(), js, bytes.Repeat([]byte{5}, 32), 1)
+	if err != nil {
+		t.Fatal(err)
+	}
+	return c
+}
 
 func TestRegistryHasEveryDomainEventAtVersion1(t *testing.T) {
 	t.Parallel()
@@ -33,10 +47,7 @@ func TestRegistryHasEveryDomainEventAtVersion1(t *testing.T) {
 // and decodes it back unchanged.
 func TestCodecRoundTrip(t *testing.T) {
 	t.Parallel()
-	r, err := projections.NewRegistry()
-	if err != nil {
-		t.Fatal(err)
-	}
+	c := newCodec(t)
 	id := uuid.MustParse("0193a5f0-0000-7000-8000-000000000001")
 	other := uuid.MustParse("0193a5f0-0000-7000-8000-000000000002")
 	esc := uuid.MustParse("0193a5f0-0000-7000-8000-0000000000e1")
@@ -46,7 +57,7 @@ func TestCodecRoundTrip(t *testing.T) {
 		domain.SignalReported{
 			SignalID: id, Organisation: "umc-utrecht", Region: "NL-UT", Specialty: "anaesthesiology",
 			OccurredAt: at.Add(-time.Hour), Kind: domain.KindHarmfulIncident, Category: domain.CategoryMedication,
-			Harm: domain.HarmSevere, Description: "d", ImmediateActions: "a", Language: "nl",
+			Harm: domain.HarmSevere, Description: "secret-description", ImmediateActions: "secret-actions", Language: "nl",
 			PeerSupportRequested: true, Reporter: "subject-1", ReportedAt: at,
 		},
 		domain.SignalAcknowledged{SignalID: id, AcknowledgedAt: at},
@@ -88,16 +99,24 @@ func TestCodecRoundTrip(t *testing.T) {
 		t.Fatalf("the test covers %v, the domain has %v", types, domain.EventTypes())
 	}
 	meta := eventstore.Envelope{AggregateType: projections.AggregateSignal, AggregateID: id.String()}
-	envs, err := projections.Encode(r, meta, 0, events)
+	meta.Actor = "officer-olga"
+	envs, err := c.Encode(context.Background(), meta, 0, events)
 	if err != nil {
 		t.Fatal(err)
 	}
-	decoded, err := projections.Decode(r, eventstore.Commit{Sequence: 7, Events: envs})
+	for _, env := range envs {
+		for _, secret := range []string{"secret-description", "secret-actions", "subject-1", "officer-olga"} {
+			if strings.Contains(string(env.Data), secret) || strings.Contains(env.Actor, secret) {
+				t.Fatalf("%s stores %q in the clear: %s (actor %s)", env.Type, secret, env.Data, env.Actor)
+			}
+		}
+	}
+	decoded, err := c.Decode(context.Background(), eventstore.Commit{Sequence: 7, Events: envs})
 	if err != nil {
 		t.Fatal(err)
 	}
 	for i, d := range decoded {
-		if d.Envelope.AggregateVersion != i+1 || d.Envelope.SchemaVersion != 1 || d.Sequence != 7 {
+		if d.Envelope.AggregateVersion != i+1 || d.Envelope.SchemaVersion != 1 || d.Sequence != 7 || d.Envelope.Actor != "officer-olga" || len(d.Erased) != 0 {
 			t.Errorf("%s: envelope %+v", d.Envelope.Type, d.Envelope)
 		}
 		if !reflect.DeepEqual(d.Data, events[i]) {

@@ -46,7 +46,7 @@ type RunnerOptions struct {
 // it has come.
 type Runner struct {
 	log      Log
-	registry *eventstore.Registry
+	codec    *Codec
 	proj     Projection
 	opts     RunnerOptions
 	logger   *zap.Logger
@@ -60,11 +60,11 @@ type Runner struct {
 }
 
 // NewRunner returns a runner for proj.
-func NewRunner(log Log, registry *eventstore.Registry, proj Projection, opts RunnerOptions, logger *zap.Logger) *Runner {
+func NewRunner(log Log, codec *Codec, proj Projection, opts RunnerOptions, logger *zap.Logger) *Runner {
 	if opts.ConsumerName == "" {
 		opts.ConsumerName = proj.Name()
 	}
-	return &Runner{log: log, registry: registry, proj: proj, opts: opts, logger: logger.With(zap.String("projection", proj.Name())), advanced: make(chan struct{})}
+	return &Runner{log: log, codec: codec, proj: proj, opts: opts, logger: logger.With(zap.String("projection", proj.Name())), advanced: make(chan struct{})}
 }
 
 // Name is the projection's name.
@@ -107,7 +107,7 @@ func (r *Runner) Run(ctx context.Context) error {
 			if c.Sequence <= pos {
 				continue // already applied: a redelivery
 			}
-			events, err := Decode(r.registry, c)
+			events, err := r.codec.Decode(ctx, c)
 			if err != nil {
 				return err
 			}

@@ -1,6 +1,7 @@
 package projections_test
 
 import (
+	"bytes"
 	"context"
 	"fmt"
 	"reflect"
@@ -26,13 +27,13 @@ func report(id uuid.UUID, i int) domain.Event {
 	}
 }
 
-func appendReports(t *testing.T, log *eventstore.JetStream, reg *eventstore.Registry, n int) ([]uuid.UUID, uint64) {
+func appendReports(t *testing.T, log *eventstore.JetStream, reg *projections.Codec, n int) ([]uuid.UUID, uint64) {
 	t.Helper()
 	ids := make([]uuid.UUID, n)
 	var last uint64
 	for i := range ids {
 		ids[i] = uuid.New()
-		envs, err := projections.Encode(reg, eventstore.Envelope{ID: uuid.New(), AggregateType: projections.AggregateSignal, AggregateID: ids[i].String()}, 0, []domain.Event{report(ids[i], i)})
+		envs, err := reg.Encode(context.Background(), eventstore.Envelope{ID: uuid.New(), AggregateType: projections.AggregateSignal, AggregateID: ids[i].String()}, 0, []domain.Event{report(ids[i], i)})
 		if err != nil {
 			t.Fatal(err)
 		}
@@ -67,7 +68,7 @@ func TestRunnerRebuildsFromTheLogAndFollowsIt(t *testing.T) {
 	if err != nil {
 		t.Fatal(err)
 	}
-	reg, err := projections.NewRegistry()
+	reg, err := projections.OpenCodec(context.Background(), js, bytes.Repeat([]byte{5}, 32), 1)
 	if err != nil {
 		t.Fatal(err)
 	}
@@ -140,7 +141,7 @@ func TestRunnerRetriesAFailedBatch(t *testing.T) {
 	if err != nil {
 		t.Fatal(err)
 	}
-	reg, err := projections.NewRegistry()
+	reg, err := projections.OpenCodec(context.Background(), js, bytes.Repeat([]byte{5}, 32), 1)
 	if err != nil {
 		t.Fatal(err)
 	}

@@ -67,7 +67,7 @@ type cached struct {
 type Service struct {
 	secret []byte
 	log    eventstore.Store
-	reg    *eventstore.Registry
+	codec  *projections.Codec
 	cache  *lru.Cache[uuid.UUID, cached]
 	now    func() time.Time
 }
@@ -85,7 +85,7 @@ type Options struct {
 }
 
 // New returns a service appending to log.
-func New(log eventstore.Store, reg *eventstore.Registry, opts Options) (*Service, error) {
+func New(log eventstore.Store, codec *projections.Codec, opts Options) (*Service, error) {
 	if opts.CacheSize <= 0 {
 		opts.CacheSize = 1 << 16
 	}
@@ -99,7 +99,7 @@ func New(log eventstore.Store, reg *eventstore.Registry, opts Options) (*Service
 	if err != nil {
 		return nil, fmt.Errorf("state cache: %w", err)
 	}
-	return &Service{secret: opts.Secret, log: log, reg: reg, cache: cache, now: opts.Now}, nil
+	return &Service{secret: opts.Secret, log: log, codec: codec, cache: cache, now: opts.Now}, nil
 }
 
 // Now is the service's clock.
@@ -234,7 +234,7 @@ func (s *Service) append(ctx context.Context, id uuid.UUID, c cached, events []d
 		CorrelationID:  meta.CorrelationID,
 		IdempotencyKey: s.idempotencyRecord(meta),
 	}
-	envs, err := projections.Encode(s.reg, base, c.state.Version, events)
+	envs, err := s.codec.Encode(ctx, base, c.state.Version, events)
 	if err != nil {
 		return eventstore.AppendResult{}, domain.Signal{}, err
 	}
@@ -291,7 +291,7 @@ func (s *Service) load(ctx context.Context, id uuid.UUID, fresh bool) (cached, e
 	}
 	c := cached{keys: map[string]int{}}
 	for _, commit := range commits {
-		events, err := projections.Decode(s.reg, commit)
+		events, err := s.codec.Decode(ctx, commit)
 		if err != nil {
 			return cached{}, fmt.Errorf("load signal %s: %w", id, err)
 		}
@@ -327,7 +327,7 @@ func (s *Service) History(ctx context.Context, id uuid.UUID) ([]projections.Even
 	}
 	var out []projections.Event
 	for _, c := range commits {
-		events, err := projections.Decode(s.reg, c)
+		events, err := s.codec.Decode(ctx, c)
 		if err != nil {
 			return nil, fmt.Errorf("history of signal %s: %w", id, err)
 		}

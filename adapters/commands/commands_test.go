@@ -34,7 +34,7 @@ func TestTwoReplicasShareOneLog(t *testing.T) {
 	if err != nil {
 		t.Fatal(err)
 	}
-	reg, err := projections.NewRegistry()
+	reg, err := projections.OpenCodec(ctx, js, bytes.Repeat([]byte{3}, 32), 1)
 	if err != nil {
 		t.Fatal(err)
 	}
@@ -95,7 +95,7 @@ func TestUnknownSignalAndInvalidCommand(t *testing.T) {
 	_, js := srv.JetStream(t)
 	ctx := context.Background()
 	log, _ := eventstore.Open(ctx, js, eventstore.DefaultConfig())
-	reg, _ := projections.NewRegistry()
+	reg, _ := projections.OpenCodec(ctx, js, bytes.Repeat([]byte{3}, 32), 1)
 	svc, err := commands.New(log, reg, commands.Options{Secret: bytes.Repeat([]byte{3}, 32)})
 	if err != nil {
 		t.Fatal(err)

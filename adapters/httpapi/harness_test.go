@@ -26,6 +26,7 @@ import (
 // real HTTP on loopback.
 type harness struct {
 	t      *testing.T
+	codec  *projections.Codec
 	js     jetstream.JetStream
 	audit  *audit.Trail
 	url    string
@@ -43,7 +44,7 @@ func newHarness(t *testing.T) *harness {
 	if err != nil {
 		t.Fatal(err)
 	}
-	reg, err := projections.NewRegistry()
+	reg, err := projections.OpenCodec(ctx, js, bytes.Repeat([]byte{7}, 32), 1)
 	if err != nil {
 		t.Fatal(err)
 	}
@@ -85,7 +86,7 @@ func newHarness(t *testing.T) *harness {
 	})
 	ts := httptest.NewServer(api)
 	t.Cleanup(ts.Close)
-	return &harness{t: t, js: js, audit: trail, url: ts.URL, issuer: issuer, log: log}
+	return &harness{t: t, codec: reg, js: js, audit: trail, url: ts.URL, issuer: issuer, log: log}
 }
 
 func (h *harness) token(p auth.Principal) string {

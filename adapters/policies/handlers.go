@@ -31,7 +31,7 @@ func ruleNamespace() uuid.UUID { return uuid.MustParse("0d2b7f64-5c35-5a51-a1a2-
 // Reactions holds what the handlers need.
 type Reactions struct {
 	Commands *commands.Service
-	Registry *eventstore.Registry
+	Codec    *projections.Codec
 	Config   Config
 	Notifier Notifier
 	Logger   *zap.Logger
@@ -43,7 +43,7 @@ func (x *Reactions) decode(msg *message.Message) ([]projections.Event, error) {
 		return nil, err
 	}
 	seq := msg.Metadata.Get(MetaSequence)
-	events, err := projections.Decode(x.Registry, eventstore.Commit{Subject: msg.Metadata.Get(MetaSubject), Events: envs})
+	events, err := x.Codec.Decode(msg.Context(), eventstore.Commit{Subject: msg.Metadata.Get(MetaSubject), Events: envs})
 	if err != nil {
 		return nil, fmt.Errorf("commit %s: %w", seq, err)
 	}

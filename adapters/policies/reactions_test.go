@@ -76,7 +76,7 @@ func newReceiver(t *testing.T, secret string) *receiver {
 type world struct {
 	js   jetstream.JetStream
 	log  *eventstore.JetStream
-	reg  *eventstore.Registry
+	reg  *projections.Codec
 	cmds *commands.Service
 }
 
@@ -88,7 +88,7 @@ func newWorld(t *testing.T) *world {
 	if err != nil {
 		t.Fatal(err)
 	}
-	reg, err := projections.NewRegistry()
+	reg, err := projections.OpenCodec(context.Background(), js, bytes.Repeat([]byte{1}, 32), 1)
 	if err != nil {
 		t.Fatal(err)
 	}
@@ -150,7 +150,7 @@ func TestRuleEscalatesOnceAndNotifiesOnceAcrossACrash(t *testing.T) {
 	if err != nil {
 		t.Fatal(err)
 	}
-	x := &policies.Reactions{Commands: w.cmds, Registry: w.reg, Config: cfg, Notifier: policies.NewWebhooks(cfg.Webhooks, nil), Logger: zap.NewNop()}
+	x := &policies.Reactions{Commands: w.cmds, Codec: w.reg, Config: cfg, Notifier: policies.NewWebhooks(cfg.Webhooks, nil), Logger: zap.NewNop()}
 
 	// The first delivery will hang until the router is stopped: a crash
 	// in the middle of the notification.

@@ -18,9 +18,11 @@ import (
 	"testing"
 	"time"
 
+	"github.com/safesignal/safesignal/adapters/auth"
 	"github.com/safesignal/safesignal/domain"
 	"github.com/safesignal/safesignal/eventstore"
 	"github.com/safesignal/safesignal/eventstore/jstest"
+	"github.com/safesignal/safesignal/projections"
 )
 
 // process is a running `safesignal serve`.
@@ -222,6 +224,14 @@ func TestKill9DuringConcurrentFilings(t *testing.T) {
 	if err != nil {
 		t.Fatal(err)
 	}
+	secret, err := auth.LoadOrCreateSecret(filepath.Join(dataDir, "secrets", "service.key"))
+	if err != nil {
+		t.Fatal(err)
+	}
+	codec, err := projections.OpenCodec(ctx, js, secret, 1)
+	if err != nil {
+		t.Fatal(err)
+	}
 	seen := map[string]int{}
 	for seq := info.State.FirstSeq; seq <= info.State.LastSeq; seq++ {
 		msg, err := stream.GetMsg(ctx, seq)
@@ -232,12 +242,15 @@ func TestKill9DuringConcurrentFilings(t *testing.T) {
 		if err != nil {
 			t.Fatal(err)
 		}
-		for _, env := range envs {
-			var e domain.SignalReported
-			if err := json.Unmarshal(env.Data, &e); err != nil {
-				t.Fatal(err)
-			}
-			seen[strings.TrimPrefix(e.Description, "crash test ")]++
+		if strings.Contains(string(msg.Data), "crash test") {
+			t.Fatalf("a description is stored in the clear: %s", msg.Data)
+		}
+		events, err := codec.Decode(ctx, eventstore.Commit{Sequence: seq, Events: envs})
+		if err != nil {
+			t.Fatal(err)
+		}
+		for _, e := range events {
+			seen[strings.TrimPrefix(e.Data.(domain.SignalReported).Description, "crash test ")]++
 		}
 	}
 	if len(seen) != n {

@@ -120,15 +120,15 @@ func runServer(ctx context.Context, cfg serveConfig, logger *zap.Logger) error {
 	if err != nil {
 		return err
 	}
-	registry, err := projections.NewRegistry()
+	secret, err := auth.LoadOrCreateSecret(filepath.Join(cfg.dataDir, "secrets", "service.key"))
 	if err != nil {
 		return err
 	}
-	secret, err := auth.LoadOrCreateSecret(filepath.Join(cfg.dataDir, "secrets", "idempotency.key"))
+	codec, err := projections.OpenCodec(ctx, js, secret, cfg.natsReplicas)
 	if err != nil {
 		return err
 	}
-	cmds, err := commands.New(log, registry, commands.Options{Secret: secret})
+	cmds, err := commands.New(log, codec, commands.Options{Secret: secret})
 	if err != nil {
 		return err
 	}
@@ -143,7 +143,7 @@ func runServer(ctx context.Context, cfg serveConfig, logger *zap.Logger) error {
 	instance := instanceID()
 	detail := signaldetail.NewMemory()
 	runners := []*projections.Runner{
-		projections.NewRunner(log, registry, detail, projections.RunnerOptions{
+		projections.NewRunner(log, codec, detail, projections.RunnerOptions{
 			ConsumerName: detail.Name() + "_" + instance, InactiveThreshold: time.Hour, BatchSize: 500,
 		}, logger),
 	}
@@ -167,7 +167,7 @@ func runServer(ctx context.Context, cfg serveConfig, logger *zap.Logger) error {
 		if err != nil {
 			return err
 		}
-		reactions := &policies.Reactions{Commands: cmds, Registry: registry, Config: pcfg, Logger: logger}
+		reactions := &policies.Reactions{Commands: cmds, Codec: codec, Config: pcfg, Logger: logger}
 		if len(pcfg.Webhooks) > 0 {
 			reactions.Notifier = policies.NewWebhooks(pcfg.Webhooks, nil)
 		}
