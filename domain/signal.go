@@ -94,6 +94,11 @@ type Signal struct {
 	Feedback []Feedback
 	// Reopened counts how often the signal was reopened.
 	Reopened int
+
+	// ContentErased and ReporterErased say that the free text, or the
+	// reporter's identity, was erased.
+	ContentErased  bool
+	ReporterErased bool
 }
 
 // Exists reports whether the signal has been reported.
@@ -185,6 +190,10 @@ func Decide(s Signal, c Command) ([]Event, error) {
 		return decideReopen(s, c)
 	case RecordRegulatorNotification:
 		return decideRecordRegulatorNotification(s, c)
+	case EraseContent:
+		return decideEraseContent(s, c)
+	case EraseReporter:
+		return decideEraseReporter(s, c)
 	default:
 		return nil, &TransitionError{Command: c.CommandName(), Status: s.Status, Reason: "unknown command"}
 	}
@@ -215,6 +224,8 @@ func Evolve(s Signal, e Event) Signal {
 			ReportedAt:           e.ReportedAt,
 			UpdatedAt:            e.ReportedAt,
 		}
+	case SignalContentErased, ReporterIdentityErased:
+		s = evolveErasure(s, e)
 	default:
 		s = evolveLifecycle(s, e)
 	}

@@ -42,6 +42,8 @@ func NewRegistry() (*eventstore.Registry, error) {
 		eventstore.Register[domain.SignalClosed](r, domain.EventSignalClosed, 1),
 		eventstore.Register[domain.SignalReopened](r, domain.EventSignalReopened, 1),
 		eventstore.Register[domain.RegulatorNotified](r, domain.EventRegulatorNotified, 1),
+		eventstore.Register[domain.SignalContentErased](r, domain.EventSignalContentErased, 1),
+		eventstore.Register[domain.ReporterIdentityErased](r, domain.EventReporterIdentityErased, 1),
 	}
 	if err := errors.Join(errs...); err != nil {
 		return nil, fmt.Errorf("register domain events: %w", err)

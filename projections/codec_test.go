@@ -32,7 +32,7 @@ func TestRegistryHasEveryDomainEventAtVersion1(t *testing.T) {
 	if err != nil {
 		t.Fatal(err)
 	}
-	want := slices.Sorted(slices.Values(domain.EventTypes()))
+	want := slices.Sorted(slices.Values(append(domain.EventTypes(), domain.ErasureEventTypes()...)))
 	if got := r.Names(); !slices.Equal(got, want) {
 		t.Fatalf("registered %v, want %v", got, want)
 	}
@@ -122,5 +122,45 @@ func TestCodecRoundTrip(t *testing.T) {
 		if !reflect.DeepEqual(d.Data, events[i]) {
 			t.Errorf("%s changed in the round trip\n got: %#v\nwant: %#v", events[i].EventType(), d.Data, events[i])
 		}
+	}
+}
+
+// TestDecodeAfterErasure: once a signal's key is destroyed its sealed
+// fields decode as empty and say so; other signals are intact.
+func TestDecodeAfterErasure(t *testing.T) {
+	t.Parallel()
+	c := newCodec(t)
+	ctx := context.Background()
+	encode := func(id uuid.UUID, text, reporter string) []eventstore.Envelope {
+		envs, err := c.Encode(ctx, eventstore.Envelope{AggregateType: projections.AggregateSignal, AggregateID: id.String(), Actor: reporter}, 0, []domain.Event{
+			domain.SignalReported{SignalID: id, Description: text, Reporter: reporter, Kind: domain.KindNearMiss},
+		})
+		if err != nil {
+			t.Fatal(err)
+		}
+		return envs
+	}
+	erased, kept := uuid.New(), uuid.New()
+	a, b := encode(erased, "CANARY erased text", "alice"), encode(kept, "kept text", "bob")
+	if err := c.Keyring().Destroy(ctx, projections.ScopeSignal, erased.String()); err != nil {
+		t.Fatal(err)
+	}
+	if err := c.Keyring().Destroy(ctx, projections.ScopeReporter, c.PersonKeyID("alice")); err != nil {
+		t.Fatal(err)
+	}
+	da, err := c.Decode(ctx, eventstore.Commit{Events: a})
+	if err != nil {
+		t.Fatal(err)
+	}
+	got := da[0].Data.(domain.SignalReported)
+	if got.Description != "" || got.Reporter != "" || da[0].Envelope.Actor != "" || len(da[0].Erased) != 2 || got.Kind != domain.KindNearMiss {
+		t.Fatalf("after erasure: %+v, actor %q, erased %v", got, da[0].Envelope.Actor, da[0].Erased)
+	}
+	db, err := c.Decode(ctx, eventstore.Commit{Events: b})
+	if err != nil {
+		t.Fatal(err)
+	}
+	if g := db[0].Data.(domain.SignalReported); g.Description != "kept text" || g.Reporter != "bob" || len(db[0].Erased) != 0 {
+		t.Fatalf("another signal was touched: %+v", g)
 	}
 }

@@ -75,6 +75,8 @@ func requestFor(t *testing.T, rt httpapi.Route, signalID string, c caller) (stri
 		return path, mustJSON(t, b)
 	case "GET /api/v1/audit":
 		return path + "?signal=" + signalID, nil
+	case "POST /api/v1/admin/erasures":
+		return path, []byte(`{"reporter":"nobody-at-all"}`)
 	case "GET /api/v1/service-levels":
 		if c.p != nil && c.p.Role == auth.RoleAdmin {
 			return path + "?organisation=umc-utrecht", nil

@@ -106,6 +106,7 @@ func (s *Server) Routes() []Route {
 		{Method: http.MethodGet, Pattern: "/api/v1/triage", Roles: []auth.Role{auth.RoleSafetyOfficer}, handler: s.getTriage},
 		{Method: http.MethodGet, Pattern: "/api/v1/escalations", Roles: []auth.Role{auth.RoleColleague, auth.RoleSafetyOfficer}, handler: s.getEscalations},
 		{Method: http.MethodGet, Pattern: "/api/v1/me/signals", Roles: reporters, handler: s.getMySignals},
+		{Method: http.MethodPost, Pattern: "/api/v1/admin/erasures", Roles: []auth.Role{auth.RoleAdmin}, handler: s.postErasure},
 		{Method: http.MethodGet, Pattern: "/api/v1/service-levels", Roles: []auth.Role{auth.RoleSafetyOfficer, auth.RoleAdmin}, handler: s.getServiceLevels},
 	}
 	for _, c := range commandSpecs() {

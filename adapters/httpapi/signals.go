@@ -63,6 +63,9 @@ type signalResponse struct {
 	UpdatedAt            time.Time `json:"updatedAt"`
 
 	Feedback []feedbackView `json:"feedback"`
+	// ContentErased and ReporterErased say what was erased on request.
+	ContentErased  bool `json:"contentErased,omitempty"`
+	ReporterErased bool `json:"reporterErased,omitempty"`
 
 	// The case, for safety officers and admins.
 	AcknowledgedAt      *time.Time          `json:"acknowledgedAt,omitempty"`
@@ -239,7 +242,8 @@ func present(p auth.Principal, v signaldetail.View, now time.Time) signalRespons
 		Description: v.Description, ImmediateActions: v.ImmediateActions,
 		Language: string(v.Language), PeerSupportRequested: v.PeerSupportRequested,
 		Anonymous: v.Anonymous, Reporter: v.Reporter, ReportedAt: v.ReportedAt, UpdatedAt: v.UpdatedAt,
-		Feedback: make([]feedbackView, 0, len(v.Feedback)),
+		Feedback:      make([]feedbackView, 0, len(v.Feedback)),
+		ContentErased: v.ContentErased, ReporterErased: v.ReporterErased,
 	}
 	for _, f := range v.Feedback {
 		out.Feedback = append(out.Feedback, feedbackView{Message: f.Message, SentAt: f.SentAt})

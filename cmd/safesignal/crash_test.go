@@ -58,7 +58,7 @@ func startServe(t *testing.T, bin, dataDir string) *process {
 	var logs bytes.Buffer
 	cmd := exec.Command(bin, "serve", "--data-dir", dataDir, "--http-addr", addr, "--nats-listen", "", "--rate-limit", "100000", "--rate-burst", "100000")
 	cmd.Stdout, cmd.Stderr = &logs, &logs
-	cmd.Env = append(os.Environ(), "SAFESIGNAL_LOG_LEVEL=warn")
+	cmd.Env = append(os.Environ(), "SAFESIGNAL_LOG_LEVEL=debug")
 	if err := cmd.Start(); err != nil {
 		t.Fatal(err)
 	}

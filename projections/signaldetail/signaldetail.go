@@ -114,8 +114,12 @@ func (m *Memory) Apply(_ context.Context, batch []projections.Event, through uin
 		if e.Envelope.AggregateType != projections.AggregateSignal {
 			continue
 		}
-		v := Fold(m.signals[ids[i]], e)
+		old := m.signals[ids[i]]
+		v := Fold(old, e)
 		m.signals[ids[i]] = v
+		if old.Reporter != "" && old.Reporter != v.Reporter {
+			delete(m.byReporter[old.Reporter], v.ID)
+		}
 		index(m.byOrg, v.Organisation, v.ID)
 		if v.Reporter != "" {
 			index(m.byReporter, v.Reporter, v.ID)

@@ -1,0 +1,99 @@
+package main
+
+import (
+	"bytes"
+	"encoding/json"
+	"io"
+	"net/http"
+	"os"
+	"path/filepath"
+	"strings"
+	"syscall"
+	"testing"
+)
+
+func call(t *testing.T, method, url, token string, body []byte) (int, []byte) {
+	t.Helper()
+	req, _ := http.NewRequest(method, url, bytes.NewReader(body))
+	req.Header.Set("Authorization", "Bearer "+token)
+	if body != nil {
+		req.Header.Set("Content-Type", "application/json")
+	}
+	resp, err := http.DefaultClient.Do(req)
+	if err != nil {
+		t.Fatal(err)
+	}
+	defer resp.Body.Close()
+	b, _ := io.ReadAll(resp.Body)
+	return resp.StatusCode, b
+}
+
+// TestErasureLeavesNoCanary files a signal with a canary string in its
+// description through the real process, erases it, restarts (rebuilding
+// the read models from the log), and looks for the canary everywhere:
+// the API, the NATS store directory and the logs. Another signal stays.
+func TestErasureLeavesNoCanary(t *testing.T) {
+	if testing.Short() {
+		t.Skip("process-level test")
+	}
+	t.Parallel()
+	const canary = "CANARY-5e77d1 Jansen in bed 12"
+	bin := buildBinary(t)
+	dataDir := t.TempDir()
+	p := startServe(t, bin, dataDir)
+	reporterTok := tokenFor(t, bin, dataDir, "--role", "reporter", "--org", "rijnstate", "--subject", "rita")
+	officerTok := tokenFor(t, bin, dataDir, "--role", "safety_officer", "--org", "rijnstate", "--subject", "olaf")
+	adminTok := tokenFor(t, bin, dataDir, "--role", "admin", "--subject", "ada")
+
+	file := func(desc string) string {
+		body, _ := json.Marshal(map[string]any{
+			"region": "NL-GE", "specialty": "surgery", "occurredAt": "2026-11-01T08:00:00Z",
+			"kind": "near_miss", "category": "clinical_process", "harm": "none", "description": desc, "language": "nl",
+		})
+		status, b := call(t, http.MethodPost, p.url+"/api/v1/signals", reporterTok, body)
+		if status != http.StatusCreated {
+			t.Fatalf("file: %d %s", status, b)
+		}
+		var v struct{ ID string }
+		_ = json.Unmarshal(b, &v)
+		return v.ID
+	}
+	erased := file(canary)
+	kept := file("Other signal, must stay readable")
+	if status, b := call(t, http.MethodPost, p.url+"/api/v1/admin/erasures", adminTok, []byte(`{"signalId":"`+erased+`"}`)); status != http.StatusOK {
+		t.Fatalf("erase: %d %s", status, b)
+	}
+	_ = p.cmd.Process.Signal(syscall.SIGTERM)
+	_ = p.cmd.Wait()
+
+	p2 := startServe(t, bin, dataDir)
+	status, b := call(t, http.MethodGet, p2.url+"/api/v1/signals/"+erased, officerTok, nil)
+	if status != http.StatusOK || strings.Contains(string(b), "CANARY") || !strings.Contains(string(b), `"contentErased":true`) {
+		t.Fatalf("rebuilt read model: %d %s", status, b)
+	}
+	status, b = call(t, http.MethodGet, p2.url+"/api/v1/signals/"+kept, officerTok, nil)
+	if status != http.StatusOK || !strings.Contains(string(b), "must stay readable") {
+		t.Fatalf("the other signal: %d %s", status, b)
+	}
+	_ = p2.cmd.Process.Signal(syscall.SIGTERM)
+	_ = p2.cmd.Wait()
+
+	hits := 0
+	_ = filepath.WalkDir(dataDir, func(path string, d os.DirEntry, err error) error {
+		if err == nil && !d.IsDir() {
+			if data, _ := os.ReadFile(path); bytes.Contains(data, []byte("CANARY-5e77d1")) {
+				hits++
+				t.Errorf("canary found in %s", path)
+			}
+		}
+		return nil
+	})
+	for _, logs := range []*bytes.Buffer{p.logs, p2.logs} {
+		if strings.Contains(logs.String(), "CANARY-5e77d1") {
+			t.Error("canary found in the logs")
+		}
+	}
+	if hits > 0 {
+		t.Fatalf("%d files hold the canary", hits)
+	}
+}
