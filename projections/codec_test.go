@@ -4,8 +4,8 @@ import (
 	"bytes"
 	"context"
 	"reflect"
-	"strings"
 	"slices"
+	"strings"
 	"testing"
 	"time"
 

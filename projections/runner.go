@@ -45,11 +45,11 @@ type RunnerOptions struct {
 // projection's own checkpoint, applies in order, and tells waiters how far
 // it has come.
 type Runner struct {
-	log      Log
-	codec    *Codec
-	proj     Projection
-	opts     RunnerOptions
-	logger   *zap.Logger
+	log    Log
+	codec  *Codec
+	proj   Projection
+	opts   RunnerOptions
+	logger *zap.Logger
 
 	mu       sync.Mutex
 	position uint64
