@@ -270,3 +270,42 @@ func TestExamplePolicyFileIsValid(t *testing.T) {
 		t.Fatalf("example lost its content: %+v", cfg)
 	}
 }
+
+// TestRuleLatency logs how long a rule takes from the triggering event to
+// the escalation being in the log, under no load. The figure goes into
+// docs/PERFORMANCE.md; it is not asserted (no timed assertions in tests).
+func TestRuleLatency(t *testing.T) {
+	t.Parallel()
+	w := newWorld(t)
+	cfg, err := policies.ParseConfig([]byte(`{"rules":[{"id":"r","when":{"categories":["medication"]},"escalate":{"sameSpecialty":true},"message":"check"}]}`))
+	if err != nil {
+		t.Fatal(err)
+	}
+	ctx, cancel := context.WithCancel(context.Background())
+	defer cancel()
+	done := w.router(t, ctx, &policies.Reactions{Commands: w.cmds, Codec: w.reg, Config: cfg, Logger: zap.NewNop()})
+	var worst time.Duration
+	for range 5 {
+		start := time.Now()
+		id := w.file(t, domain.KindNearMiss, domain.HarmNone, domain.CategoryMedication)
+		for {
+			s, err := w.cmds.State(ctx, id)
+			if err != nil {
+				t.Fatal(err)
+			}
+			if len(s.Escalations) == 1 {
+				break
+			}
+			if time.Since(start) > 30*time.Second {
+				t.Fatal("the rule never fired")
+			}
+			time.Sleep(2 * time.Millisecond)
+		}
+		worst = max(worst, time.Since(start))
+	}
+	t.Logf("rule escalation within %v of the acknowledgement (worst of 5, filing included)", worst)
+	cancel()
+	if err := <-done; err != nil {
+		t.Fatal(err)
+	}
+}
