@@ -90,6 +90,7 @@ func (s *JetStream) Consume(ctx context.Context, opts ConsumeOptions, handle Han
 			if err != nil {
 				return fmt.Errorf("consume %s: %w", opts.Durable, err)
 			}
+			c.Pending = meta.NumPending
 			commits = append(commits, c)
 		}
 		if err := retry(ctx, func() error { return handle(ctx, commits) }); err != nil {

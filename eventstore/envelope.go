@@ -55,6 +55,9 @@ type Commit struct {
 	Published time.Time
 	// Events are the commit's events in order.
 	Events []Envelope
+	// Pending is, for a commit delivered by Consume, how many messages
+	// the consumer still had to deliver after it (the reader's lag).
+	Pending uint64
 }
 
 // commitFormat is the layout version of a stored commit body.

@@ -55,6 +55,9 @@ type Runner struct {
 	position uint64
 	target   uint64 // the stream's last sequence when the runner started
 	running  bool   // checkpoint and target are known
+	pending  uint64 // messages the consumer had left after the last batch
+	behind   time.Time
+	started  time.Time
 	advanced chan struct{}
 	err      error
 }
@@ -88,7 +91,7 @@ func (r *Runner) Run(ctx context.Context) error {
 		return r.fail(fmt.Errorf("projection %s: %w", r.proj.Name(), err))
 	}
 	r.mu.Lock()
-	r.position, r.target, r.running = checkpoint, target, true
+	r.position, r.target, r.running, r.started = checkpoint, target, true, time.Now()
 	r.mu.Unlock()
 	r.logger.Info("projection catching up", zap.Uint64("checkpoint", checkpoint), zap.Uint64("target", target))
 	started := time.Now()
@@ -121,7 +124,7 @@ func (r *Runner) Run(ctx context.Context) error {
 			r.logger.Warn("projection apply failed; retrying", zap.Error(err))
 			return err
 		}
-		r.advance(through)
+		r.advance(through, commits[len(commits)-1].Pending)
 		if !reported && through >= target {
 			reported = true
 			r.logger.Info("projection caught up", zap.Uint64("position", through), zap.Duration("took", time.Since(started)))
@@ -141,12 +144,33 @@ func (r *Runner) fail(err error) error {
 	return err
 }
 
-func (r *Runner) advance(seq uint64) {
+func (r *Runner) advance(seq, pending uint64) {
 	r.mu.Lock()
 	r.position = seq
+	switch {
+	case pending == 0:
+		r.behind = time.Time{}
+	case r.pending == 0:
+		r.behind = time.Now()
+	}
+	r.pending = pending
 	close(r.advanced)
 	r.advanced = make(chan struct{})
 	r.mu.Unlock()
+}
+
+// Behind says how many messages the projection has still to apply, as of
+// its last batch, and for how long it has been behind.
+func (r *Runner) Behind() (uint64, time.Duration) {
+	r.mu.Lock()
+	defer r.mu.Unlock()
+	if r.running && r.position < r.target {
+		return r.target - r.position, time.Since(r.started)
+	}
+	if r.pending == 0 {
+		return 0, 0
+	}
+	return r.pending, time.Since(r.behind)
 }
 
 // Position is the last stream sequence applied.

@@ -65,11 +65,12 @@ type cached struct {
 
 // Service decides and appends commands.
 type Service struct {
-	secret []byte
-	log    eventstore.Store
-	codec  *projections.Codec
-	cache  *lru.Cache[uuid.UUID, cached]
-	now    func() time.Time
+	secret  []byte
+	log     eventstore.Store
+	codec   *projections.Codec
+	observe func(time.Duration, bool)
+	cache   *lru.Cache[uuid.UUID, cached]
+	now     func() time.Time
 }
 
 // Options tune the service.
@@ -78,6 +79,9 @@ type Options struct {
 	CacheSize int
 	// Now is the clock (default time.Now).
 	Now func() time.Time
+	// ObserveAppend, when set, is told how long each append took and
+	// whether it lost an optimistic-concurrency race (for metrics).
+	ObserveAppend func(took time.Duration, conflict bool)
 	// Secret keys the fingerprints of idempotency keys and the ids derived
 	// from them, so that nobody reading the log can link an anonymous
 	// signal to a caller by trying callers and keys. At least 32 bytes.
@@ -99,7 +103,10 @@ func New(log eventstore.Store, codec *projections.Codec, opts Options) (*Service
 	if err != nil {
 		return nil, fmt.Errorf("state cache: %w", err)
 	}
-	return &Service{secret: opts.Secret, log: log, codec: codec, cache: cache, now: opts.Now}, nil
+	if opts.ObserveAppend == nil {
+		opts.ObserveAppend = func(time.Duration, bool) {}
+	}
+	return &Service{secret: opts.Secret, log: log, codec: codec, cache: cache, now: opts.Now, observe: opts.ObserveAppend}, nil
 }
 
 // Now is the service's clock.
@@ -246,7 +253,9 @@ func (s *Service) append(ctx context.Context, id uuid.UUID, c cached, events []d
 		}
 		envs[i].ID = eventID
 	}
+	started := time.Now()
 	res, err := s.log.Append(ctx, eventstore.AppendRequest{Aggregate: aggregate(id), ExpectedSequence: c.seq, MsgID: msgID, Events: envs})
+	s.observe(time.Since(started), errors.Is(err, eventstore.ErrConflict))
 	if err != nil {
 		return res, domain.Signal{}, err
 	}

@@ -15,6 +15,7 @@ import (
 	"github.com/safesignal/safesignal/adapters/auth"
 	"github.com/safesignal/safesignal/adapters/commands"
 	"github.com/safesignal/safesignal/adapters/httpapi"
+	"github.com/safesignal/safesignal/adapters/metrics"
 	"github.com/safesignal/safesignal/eventstore"
 	"github.com/safesignal/safesignal/eventstore/jstest"
 	"github.com/safesignal/safesignal/projections"
@@ -48,7 +49,13 @@ func newHarness(t *testing.T) *harness {
 	if err != nil {
 		t.Fatal(err)
 	}
-	cmds, err := commands.New(log, reg, commands.Options{Secret: bytes.Repeat([]byte{7}, 32)})
+	mx := metrics.New()
+	cmds, err := commands.New(log, reg, commands.Options{Secret: bytes.Repeat([]byte{7}, 32), ObserveAppend: func(took time.Duration, conflict bool) {
+		mx.AppendDuration.Observe(took.Seconds())
+		if conflict {
+			mx.AppendConflicts.Inc()
+		}
+	}})
 	if err != nil {
 		t.Fatal(err)
 	}
@@ -70,7 +77,10 @@ func newHarness(t *testing.T) *harness {
 		}
 	}()
 	t.Cleanup(func() { cancel(); <-done })
+	mx.WatchProjections(runner)
+	mx.WatchJetStream(js, eventstore.DefaultConfig().Stream, "SAFESIGNAL_POISON", "detail_test")
 	api := httpapi.New(httpapi.Deps{
+		Metrics:  mx,
 		Commands: cmds,
 		Signals:  detail,
 		Verifier: issuer.Verifier(),

@@ -11,12 +11,14 @@ import (
 	"net"
 	"net/http"
 	"slices"
+	"strconv"
 	"strings"
 	"time"
 
 	"github.com/safesignal/safesignal/adapters/audit"
 	"github.com/safesignal/safesignal/adapters/auth"
 	"github.com/safesignal/safesignal/adapters/commands"
+	"github.com/safesignal/safesignal/adapters/metrics"
 	"github.com/safesignal/safesignal/projections/signaldetail"
 	"go.uber.org/zap"
 )
@@ -39,6 +41,8 @@ type Deps struct {
 	ConsistencyWait time.Duration
 	// RateLimit per identity (default 20 requests/s, bursts of 40).
 	RateLimit RateLimit
+	// Metrics, when set, counts requests and serves GET /metrics.
+	Metrics *metrics.Metrics
 }
 
 // Auditor writes audit records and answers audit queries.
@@ -99,6 +103,7 @@ func (s *Server) Routes() []Route {
 	routes := []Route{
 		{Method: http.MethodGet, Pattern: "/healthz", Public: true, handler: s.healthz},
 		{Method: http.MethodGet, Pattern: "/readyz", Public: true, handler: s.readyz},
+		{Method: http.MethodGet, Pattern: "/metrics", Public: true, handler: s.serveMetrics},
 		{Method: http.MethodPost, Pattern: "/api/v1/signals", Roles: reporters, handler: s.fileSignal},
 		{Method: http.MethodGet, Pattern: "/api/v1/signals/{id}", Roles: readers, handler: s.getSignal},
 		{Method: http.MethodGet, Pattern: "/api/v1/signals/{id}/history", Roles: []auth.Role{auth.RoleSafetyOfficer, auth.RoleAdmin}, handler: s.getHistory},
@@ -186,6 +191,16 @@ func clientAddr(r *http.Request) string {
 	return host
 }
 
+// serveMetrics serves Prometheus metrics: counts and latencies only, no
+// signal data.
+func (s *Server) serveMetrics(w http.ResponseWriter, r *http.Request) {
+	if s.deps.Metrics == nil {
+		writeProblem(w, r, newProblem(http.StatusNotFound, "not-found", "Not found", "metrics are not enabled"))
+		return
+	}
+	s.deps.Metrics.Handler().ServeHTTP(w, r)
+}
+
 func (s *Server) healthz(w http.ResponseWriter, _ *http.Request) {
 	writeJSON(w, http.StatusOK, map[string]string{"status": "ok"})
 }
@@ -260,6 +275,10 @@ func (s *Server) logRequests(next http.Handler) http.Handler {
 		route := r.Pattern
 		if route == "" {
 			route = "unmatched"
+		}
+		if m := s.deps.Metrics; m != nil {
+			m.HTTPRequests.WithLabelValues(route, r.Method, strconv.Itoa(rec.status)).Inc()
+			m.HTTPDuration.WithLabelValues(route, r.Method).Observe(time.Since(start).Seconds())
 		}
 		s.deps.Logger.Debug("http request",
 			zap.String("method", r.Method),

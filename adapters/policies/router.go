@@ -34,6 +34,8 @@ type RouterConfig struct {
 	MaxRetries      int
 	InitialInterval time.Duration
 	MaxInterval     time.Duration
+	// OnFailure, when set, is told of every failed attempt of a handler.
+	OnFailure func(handler string)
 }
 
 // Router runs policy handlers on a watermill router.
@@ -96,7 +98,19 @@ func NewRouter(ctx context.Context, js jetstream.JetStream, events jetstream.Str
 
 	sub := NewSubscriber(events, SubscriberConfig{})
 	for _, h := range handlers {
-		r.AddConsumerHandler(h.Name, h.Name, sub, h.Handle)
+		handle := h.Handle
+		if cfg.OnFailure != nil {
+			name := h.Name
+			handle = func(msg *message.Message) (err error) {
+				defer func() {
+					if err != nil {
+						cfg.OnFailure(name)
+					}
+				}()
+				return h.Handle(msg)
+			}
+		}
+		r.AddConsumerHandler(h.Name, h.Name, sub, handle)
 	}
 	return &Router{router: r, sub: sub}, nil
 }

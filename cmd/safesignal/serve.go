@@ -21,6 +21,7 @@ import (
 	"github.com/safesignal/safesignal/adapters/auth"
 	"github.com/safesignal/safesignal/adapters/commands"
 	"github.com/safesignal/safesignal/adapters/httpapi"
+	"github.com/safesignal/safesignal/adapters/metrics"
 	"github.com/safesignal/safesignal/adapters/natsserver"
 	"github.com/safesignal/safesignal/adapters/policies"
 	"github.com/safesignal/safesignal/eventstore"
@@ -128,7 +129,13 @@ func runServer(ctx context.Context, cfg serveConfig, logger *zap.Logger) error {
 	if err != nil {
 		return err
 	}
-	cmds, err := commands.New(log, codec, commands.Options{Secret: secret})
+	mx := metrics.New()
+	cmds, err := commands.New(log, codec, commands.Options{Secret: secret, ObserveAppend: func(took time.Duration, conflict bool) {
+		mx.AppendDuration.Observe(took.Seconds())
+		if conflict {
+			mx.AppendConflicts.Inc()
+		}
+	}})
 	if err != nil {
 		return err
 	}
@@ -162,6 +169,7 @@ func runServer(ctx context.Context, cfg serveConfig, logger *zap.Logger) error {
 		}()
 	}
 
+	var policyConsumers []string
 	if cfg.policiesFile != "" {
 		pcfg, err := policies.LoadConfig(cfg.policiesFile)
 		if err != nil {
@@ -175,7 +183,8 @@ func runServer(ctx context.Context, cfg serveConfig, logger *zap.Logger) error {
 		if err != nil {
 			return fmt.Errorf("event stream: %w", err)
 		}
-		router, err := policies.NewRouter(ctx, js, stream, policies.RouterConfig{}, logger, reactions.Handlers()...)
+		handlers := reactions.Handlers()
+		router, err := policies.NewRouter(ctx, js, stream, policies.RouterConfig{OnFailure: func(h string) { mx.PolicyFailures.WithLabelValues(h).Inc() }}, logger, handlers...)
 		if err != nil {
 			return err
 		}
@@ -197,10 +206,21 @@ func runServer(ctx context.Context, cfg serveConfig, logger *zap.Logger) error {
 				_ = sched.Run(runCtx)
 			}()
 		}
+		for _, h := range handlers {
+			policyConsumers = append(policyConsumers, h.Name)
+		}
 		logger.Info("policies running", zap.Int("rules", len(pcfg.Rules)), zap.Int("webhooks", len(pcfg.Webhooks)))
 	}
 
+	progress := make([]metrics.Progress, len(runners))
+	for i, r := range runners {
+		progress[i] = r
+	}
+	mx.WatchProjections(progress...)
+	mx.WatchJetStream(js, storeCfg.Stream, policies.PoisonStream, policyConsumers...)
+
 	api := httpapi.New(httpapi.Deps{
+		Metrics:  mx,
 		Commands: cmds,
 		Signals:  detail,
 		Verifier: verifier,
