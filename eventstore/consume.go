@@ -45,20 +45,45 @@ func (s *JetStream) Consume(ctx context.Context, opts ConsumeOptions, handle Han
 	if opts.BatchSize <= 0 {
 		opts.BatchSize = 500
 	}
+	next := opts.After + 1
+	for ctx.Err() == nil {
+		o := opts
+		o.After = next - 1
+		var err error
+		next, err = s.consumeFrom(ctx, o, handle)
+		if err != nil {
+			return err
+		}
+	}
+	return nil
+}
+
+// consumeFrom follows the consumer until ctx ends (it returns the next
+// sequence to read and nil), or until a message arrives out of order: the
+// log has no gaps (DenyDelete, no limits), so a sequence beyond the next
+// one means a delivery was lost, e.g. while a cluster changed its stream
+// leader. Then the batch stops before the gap, nothing past it is
+// acknowledged, and the caller starts a fresh consumer at the gap.
+func (s *JetStream) consumeFrom(ctx context.Context, opts ConsumeOptions, handle Handler) (uint64, error) {
+	next := opts.After + 1
 	cons, err := s.ensureConsumer(ctx, opts)
 	if err != nil {
-		return err
+		if ctx.Err() != nil {
+			return next, nil
+		}
+		return next, err
 	}
-
+	cctx, cancel := context.WithCancel(ctx)
+	defer cancel()
 	msgs := make(chan jetstream.Msg, 2*opts.BatchSize)
 	cc, err := cons.Consume(func(m jetstream.Msg) {
 		select {
 		case msgs <- m:
-		case <-ctx.Done():
+		case <-cctx.Done():
 		}
 	}, jetstream.PullMaxMessages(opts.BatchSize))
 	if err != nil {
-		return fmt.Errorf("consume %s: %w", opts.Durable, err)
+		return next, fmt.Errorf("consume %s: %w", opts.Durable, err)
 	}
 	defer cc.Stop()
 
@@ -68,7 +93,7 @@ func (s *JetStream) Consume(ctx context.Context, opts ConsumeOptions, handle Han
 		batch, commits = batch[:0], commits[:0]
 		select {
 		case <-ctx.Done():
-			return nil
+			return next, nil
 		case m := <-msgs:
 			batch = append(batch, m)
 		}
@@ -81,26 +106,40 @@ func (s *JetStream) Consume(ctx context.Context, opts ConsumeOptions, handle Han
 				break drain
 			}
 		}
+		gap := false
+		var last jetstream.Msg
 		for _, m := range batch {
 			meta, err := m.Metadata()
 			if err != nil {
-				return fmt.Errorf("consume %s: message metadata: %w", opts.Durable, err)
+				return next, fmt.Errorf("consume %s: message metadata: %w", opts.Durable, err)
 			}
-			c, err := commitOf(m.Subject(), meta.Sequence.Stream, meta.Timestamp, m.Data(), m.Headers().Get(HeaderDigest))
+			seq := meta.Sequence.Stream
+			if seq < next {
+				continue // a redelivery of something already handled
+			}
+			if seq > next {
+				gap = true
+				break
+			}
+			c, err := commitOf(m.Subject(), seq, meta.Timestamp, m.Data(), m.Headers().Get(HeaderDigest))
 			if err != nil {
-				return fmt.Errorf("consume %s: %w", opts.Durable, err)
+				return next, fmt.Errorf("consume %s: %w", opts.Durable, err)
 			}
 			c.Pending = meta.NumPending
 			commits = append(commits, c)
+			last = m
+			next = seq + 1
 		}
-		if err := retry(ctx, func() error { return handle(ctx, commits) }); err != nil {
-			return nil // ctx ended while retrying
+		if len(commits) > 0 {
+			if err := retry(ctx, func() error { return handle(ctx, commits) }); err != nil {
+				return next, nil // ctx ended while retrying
+			}
+			// AckAll: acknowledging the last message acknowledges the
+			// batch. A lost ack only means a redelivery, which is skipped.
+			_ = last.Ack()
 		}
-		// AckAll: acknowledging the last message acknowledges the batch.
-		if err := batch[len(batch)-1].Ack(); err != nil && ctx.Err() == nil {
-			// The effect is already applied and checkpointed; a lost ack
-			// only means a redelivery that the checkpoint will skip.
-			continue
+		if gap {
+			return next, nil
 		}
 	}
 }

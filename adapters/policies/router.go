@@ -36,6 +36,8 @@ type RouterConfig struct {
 	MaxInterval     time.Duration
 	// OnFailure, when set, is told of every failed attempt of a handler.
 	OnFailure func(handler string)
+	// Replicas of the poison stream (default 1).
+	Replicas int
 }
 
 // Router runs policy handlers on a watermill router.
@@ -77,7 +79,7 @@ func NewRouter(ctx context.Context, js jetstream.JetStream, events jetstream.Str
 	if err != nil {
 		return nil, fmt.Errorf("policy router: %w", err)
 	}
-	if _, err := EnsurePoisonStream(ctx, js, 1); err != nil {
+	if _, err := EnsurePoisonStream(ctx, js, cfg.Replicas); err != nil {
 		return nil, err
 	}
 	poison, err := middleware.PoisonQueue(NewPublisher(js, PoisonSubject), poisonTopic)

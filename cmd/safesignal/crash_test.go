@@ -54,9 +54,15 @@ func freeAddr(t *testing.T) string {
 
 func startServe(t *testing.T, bin, dataDir string) *process {
 	t.Helper()
+	return startServeWith(t, bin, dataDir)
+}
+
+func startServeWith(t *testing.T, bin, dataDir string, extra ...string) *process {
+	t.Helper()
 	addr := freeAddr(t)
 	var logs bytes.Buffer
-	cmd := exec.Command(bin, "serve", "--data-dir", dataDir, "--http-addr", addr, "--nats-listen", "", "--rate-limit", "100000", "--rate-burst", "100000")
+	args := append([]string{"serve", "--data-dir", dataDir, "--http-addr", addr, "--nats-listen", "", "--rate-limit", "100000", "--rate-burst", "100000"}, extra...)
+	cmd := exec.Command(bin, args...)
 	cmd.Stdout, cmd.Stderr = &logs, &logs
 	cmd.Env = append(os.Environ(), "SAFESIGNAL_LOG_LEVEL=debug")
 	if err := cmd.Start(); err != nil {

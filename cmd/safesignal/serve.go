@@ -55,6 +55,7 @@ func serve(ctx context.Context, args []string, stderr io.Writer) error {
 	fs.StringVar(&cfg.natsURL, "nats-url", fs.envOr("nats-url", ""), "NATS server URL; empty runs an embedded server ($SAFESIGNAL_NATS_URL)")
 	fs.StringVar(&cfg.natsListen, "nats-listen", fs.envOr("nats-listen", "127.0.0.1:0"), "loopback address the embedded NATS listens on (port 0: any free port; empty: in-process only) ($SAFESIGNAL_NATS_LISTEN)")
 	fs.StringVar(&cfg.logLevel, "log-level", fs.envOr("log-level", "info"), "log level: debug, info, warn, error ($SAFESIGNAL_LOG_LEVEL)")
+	replicas := fs.Int("nats-replicas", 1, "replicas of every stream (3 on a NATS cluster)")
 	shutdownTimeout := fs.Duration("shutdown-timeout", 20*time.Second, "how long a graceful shutdown may take")
 	fs.StringVar(&cfg.oidc.Issuer, "oidc-issuer", fs.envOr("oidc-issuer", ""), "OpenID Connect issuer URL; empty uses the local development issuer ($SAFESIGNAL_OIDC_ISSUER)")
 	fs.StringVar(&cfg.oidc.Audience, "oidc-audience", fs.envOr("oidc-audience", "safesignal"), "audience tokens must carry ($SAFESIGNAL_OIDC_AUDIENCE)")
@@ -82,7 +83,13 @@ func serve(ctx context.Context, args []string, stderr io.Writer) error {
 	if cfg.rateLimit <= 0 || cfg.rateBurst <= 0 {
 		return usageError{"--rate-limit and --rate-burst must be positive"}
 	}
-	cfg.natsReplicas = 1
+	cfg.natsReplicas = *replicas
+	if cfg.natsReplicas < 1 || cfg.natsReplicas > 5 {
+		return usageError{"--nats-replicas must be from 1 to 5"}
+	}
+	if cfg.natsURL == "" && cfg.natsReplicas != 1 {
+		return usageError{"--nats-replicas above 1 needs --nats-url (a cluster); the embedded server is one node"}
+	}
 
 	logger, err := newLogger(cfg.logLevel)
 	if err != nil {
@@ -184,7 +191,7 @@ func runServer(ctx context.Context, cfg serveConfig, logger *zap.Logger) error {
 			return fmt.Errorf("event stream: %w", err)
 		}
 		handlers := reactions.Handlers()
-		router, err := policies.NewRouter(ctx, js, stream, policies.RouterConfig{OnFailure: func(h string) { mx.PolicyFailures.WithLabelValues(h).Inc() }}, logger, handlers...)
+		router, err := policies.NewRouter(ctx, js, stream, policies.RouterConfig{Replicas: cfg.natsReplicas, OnFailure: func(h string) { mx.PolicyFailures.WithLabelValues(h).Inc() }}, logger, handlers...)
 		if err != nil {
 			return err
 		}
