@@ -145,6 +145,11 @@ func (s *Server) getEscalations(w http.ResponseWriter, r *http.Request) {
 	if items == nil {
 		items = []signaldetail.EscalationItem{}
 	}
+	// Escalations go beyond the signal's organisation: personal numbers
+	// in what was written for colleagues are masked.
+	for i := range items {
+		items[i].Message, items[i].Summary = maskIdentifiers(items[i].Message), maskIdentifiers(items[i].Summary)
+	}
 	writeJSON(w, http.StatusOK, map[string]any{"escalations": items})
 }
 

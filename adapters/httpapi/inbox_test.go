@@ -176,3 +176,42 @@ func TestMySignalsAndServiceLevels(t *testing.T) {
 		t.Fatalf("another organisation's service levels: %d", r.status)
 	}
 }
+
+// validBSN is a Dutch citizen service number that passes the 11-check
+// (the Dutch government's published example).
+const validBSN = "123456782"
+
+func TestPersonalNumbersAreFlaggedAndMasked(t *testing.T) {
+	t.Parallel()
+	h := newHarness(t)
+	alice := h.token(reporter("alice", "umc-utrecht"))
+	officer := h.token(auth.Principal{Subject: "olga", Role: auth.RoleSafetyOfficer, Organisation: "umc-utrecht"})
+	cora := h.token(auth.Principal{Subject: "cora", Role: auth.RoleColleague, Organisation: "isala", Specialty: "anaesthesiology", Region: "NL-OV"})
+
+	// Before filing: the check endpoint warns and stores nothing.
+	r := h.do(http.MethodPost, "/api/v1/text-checks", alice, []byte(`{"description":"Patient BSN `+validBSN+` got 10 mg."}`), nil)
+	if r.status != http.StatusOK || !strings.Contains(string(r.body), `"kind":"bsn"`) || strings.Contains(string(r.body), validBSN) {
+		t.Fatalf("check: %d %s", r.status, r.body)
+	}
+	if r := h.do(http.MethodPost, "/api/v1/text-checks", alice, []byte(`{"description":"Dose 10 mg at 14:30 on 2026-11-20."}`), nil); !strings.Contains(string(r.body), `"warnings":[]`) {
+		t.Fatalf("false warning: %s", r.body)
+	}
+	// Filing anyway: 201 with the warning; the organisation sees the text.
+	b := validBody()
+	b["description"] = "Patient BSN " + validBSN + " got a tenfold dose."
+	res := h.do(http.MethodPost, "/api/v1/signals", alice, mustJSON(t, b), nil)
+	if res.status != http.StatusCreated || !strings.Contains(string(res.body), `"field":"description"`) {
+		t.Fatalf("file: %d %s", res.status, res.body)
+	}
+	l := &lifecycle{t: t, h: h, id: strings.TrimPrefix(res.header.Get("Location"), "/api/v1/signals/"), version: 1}
+	if d := l.get(officer)["description"]; !strings.Contains(d.(string), validBSN) {
+		t.Fatalf("the organisation's own view was masked: %v", d)
+	}
+	// An escalation quoting the number is masked for colleagues elsewhere.
+	l.send(officer, "acknowledge", "", http.StatusOK)
+	l.send(officer, "escalate", `{"targets":{"specialties":["anaesthesiology"]},"message":"See patient `+validBSN+`.","summary":"Tenfold dose for patient `+validBSN+` by syringe pump."}`, http.StatusOK)
+	in := h.do(http.MethodGet, "/api/v1/escalations", cora, nil, nil)
+	if strings.Contains(string(in.body), validBSN) || !strings.Contains(string(in.body), "[personal number removed]") {
+		t.Fatalf("escalation inbox: %s", in.body)
+	}
+}

@@ -105,6 +105,7 @@ func (s *Server) Routes() []Route {
 		{Method: http.MethodGet, Pattern: "/readyz", Public: true, handler: s.readyz},
 		{Method: http.MethodGet, Pattern: "/metrics", Public: true, handler: s.serveMetrics},
 		{Method: http.MethodPost, Pattern: "/api/v1/signals", Roles: reporters, handler: s.fileSignal},
+		{Method: http.MethodPost, Pattern: "/api/v1/text-checks", Roles: reporters, handler: s.checkText},
 		{Method: http.MethodGet, Pattern: "/api/v1/signals/{id}", Roles: readers, handler: s.getSignal},
 		{Method: http.MethodGet, Pattern: "/api/v1/signals/{id}/history", Roles: []auth.Role{auth.RoleSafetyOfficer, auth.RoleAdmin}, handler: s.getHistory},
 		{Method: http.MethodGet, Pattern: "/api/v1/audit", Roles: []auth.Role{auth.RoleAdmin}, handler: s.getAudit},

@@ -33,10 +33,12 @@ type reportRequest struct {
 	Anonymous            bool   `json:"anonymous"`
 }
 
-// created is the answer to a command that made or changed a signal.
+// created is the answer to a filing.
 type created struct {
 	ID      uuid.UUID `json:"id"`
 	Version int       `json:"version"`
+	// Warnings list personal identification numbers found in the text.
+	Warnings []identifierWarning `json:"warnings"`
 }
 
 // signalResponse is a signal as the API shows it. What a caller sees
@@ -179,7 +181,8 @@ func (s *Server) fileSignal(w http.ResponseWriter, r *http.Request) {
 	if res.Replayed {
 		w.Header().Set("Idempotent-Replayed", "true")
 	}
-	writeJSON(w, http.StatusCreated, created{ID: res.ID, Version: res.Version})
+	writeJSON(w, http.StatusCreated, created{ID: res.ID, Version: res.Version,
+		Warnings: identifierWarnings(map[string]string{"description": req.Description, "immediateActions": req.ImmediateActions})})
 }
 
 // waitForReadModel gives read-your-writes: the answer to a command leaves

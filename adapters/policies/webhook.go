@@ -15,6 +15,7 @@ import (
 	"time"
 
 	"github.com/google/uuid"
+	"github.com/safesignal/safesignal/domain/identifiers"
 )
 
 // Notification kinds.
@@ -87,6 +88,8 @@ func Sign(secret string, t time.Time, body []byte) string {
 
 // Notify implements Notifier.
 func (w *Webhooks) Notify(ctx context.Context, n Notification) error {
+	// Notifications leave the organisation: personal numbers are masked.
+	n.Message, n.Summary = identifiers.Mask(n.Message), identifiers.Mask(n.Summary)
 	body, err := json.Marshal(n)
 	if err != nil {
 		return fmt.Errorf("notification %s: %w", n.ID, err)
