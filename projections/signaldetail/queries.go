@@ -53,8 +53,8 @@ type TriageRow struct {
 	PeerSupport       bool             `json:"peerSupportRequested"`
 }
 
-// triageRow builds the board's line for a signal at time now.
-func triageRow(v View, now time.Time) TriageRow {
+// TriageRowOf builds the board's line for a signal at time now.
+func TriageRowOf(v View, now time.Time) TriageRow {
 	r := TriageRow{
 		ID: v.ID, Version: v.Version, Status: v.Status, Kind: v.Kind, Category: v.Category, Harm: v.Harm,
 		Specialty: v.Specialty, ReportedAt: v.ReportedAt, UpdatedAt: v.UpdatedAt,
@@ -159,7 +159,8 @@ type ServiceLevels struct {
 	MedianSecondsToFirstFeedback *int64 `json:"medianSecondsToFirstFeedback"`
 }
 
-func median(ds []time.Duration) *int64 {
+// Median is the median of ds in whole seconds, or nil for none.
+func Median(ds []time.Duration) *int64 {
 	if len(ds) == 0 {
 		return nil
 	}

@@ -3,6 +3,7 @@
 package signaldetail
 
 import (
+	"cmp"
 	"context"
 	"slices"
 	"sync"
@@ -167,7 +168,7 @@ func (m *Memory) Triage(_ context.Context, org string, f TriageFilter, now time.
 	rows := make([]TriageRow, 0, len(m.byOrg[org]))
 	for id := range m.byOrg[org] {
 		if v := m.signals[id]; f.match(v, now) {
-			rows = append(rows, triageRow(v, now))
+			rows = append(rows, TriageRowOf(v, now))
 		}
 	}
 	m.mu.RUnlock()
@@ -193,16 +194,29 @@ func (m *Memory) EscalationsFor(_ context.Context, r domain.Recipient) ([]Escala
 	m.mu.RLock()
 	var out []EscalationItem
 	for id := range m.escalated {
-		v := m.signals[id]
-		for _, e := range v.Escalations {
-			if v.Addresses(e.ID, r) {
-				out = append(out, escalationItem(v, e, r))
-			}
-		}
+		out = append(out, EscalationsOf(m.signals[id], r)...)
 	}
 	m.mu.RUnlock()
-	slices.SortFunc(out, func(a, b EscalationItem) int { return b.EscalatedAt.Compare(a.EscalatedAt) })
+	SortEscalations(out)
 	return out, nil
+}
+
+// EscalationsOf returns the escalations of v addressed to r.
+func EscalationsOf(v View, r domain.Recipient) []EscalationItem {
+	var out []EscalationItem
+	for _, e := range v.Escalations {
+		if v.Addresses(e.ID, r) {
+			out = append(out, EscalationItemOf(v, e, r))
+		}
+	}
+	return out
+}
+
+// SortEscalations orders an inbox newest first.
+func SortEscalations(items []EscalationItem) {
+	slices.SortFunc(items, func(a, b EscalationItem) int {
+		return cmp.Or(b.EscalatedAt.Compare(a.EscalatedAt), cmp.Compare(a.EscalationID.String(), b.EscalationID.String()))
+	})
 }
 
 // ServiceLevels implements Store.
@@ -222,7 +236,7 @@ func (m *Memory) ServiceLevels(_ context.Context, org string) (ServiceLevels, er
 		}
 	}
 	sl.Acknowledged, sl.WithFeedback = len(ack), len(fb)
-	sl.MedianSecondsToAcknowledge, sl.MedianSecondsToFirstFeedback = median(ack), median(fb)
+	sl.MedianSecondsToAcknowledge, sl.MedianSecondsToFirstFeedback = Median(ack), Median(fb)
 	return sl, nil
 }
 
@@ -232,22 +246,32 @@ func (m *Memory) Due(_ context.Context, escalatedBefore, dueBefore time.Time) ([
 	defer m.mu.RUnlock()
 	var out []DueItem
 	for id := range m.escalated {
-		v := m.signals[id]
-		if v.Status == domain.StatusRejected || v.Status == domain.StatusDuplicate {
-			continue
+		out = append(out, DueOf(m.signals[id], escalatedBefore, dueBefore)...)
+	}
+	for id := range m.deadlines {
+		if _, both := m.escalated[id]; !both {
+			out = append(out, DueOf(m.signals[id], escalatedBefore, dueBefore)...)
 		}
+	}
+	return out, nil
+}
+
+// DueOf returns the reminders due for v: escalations still open that were
+// sent before escalatedBefore (unless the signal was rejected or is a
+// duplicate), and a pending regulatory deadline due before dueBefore.
+func DueOf(v View, escalatedBefore, dueBefore time.Time) []DueItem {
+	var out []DueItem
+	if v.Status != domain.StatusRejected && v.Status != domain.StatusDuplicate {
 		for _, e := range v.Escalations {
 			if e.State() == domain.EscalationStateOpen && e.EscalatedAt.Before(escalatedBefore) {
 				out = append(out, DueItem{Kind: DueEscalation, Signal: v, Escalation: e})
 			}
 		}
 	}
-	for id := range m.deadlines {
-		if v := m.signals[id]; v.Regulatory.Pending() && v.Regulatory.DueAt.Before(dueBefore) {
-			out = append(out, DueItem{Kind: DueDeadline, Signal: v})
-		}
+	if v.Regulatory.Pending() && v.Regulatory.DueAt.Before(dueBefore) {
+		out = append(out, DueItem{Kind: DueDeadline, Signal: v})
 	}
-	return out, nil
+	return out
 }
 
 func page[T any](rows []T, offset, limit int) []T {
@@ -261,7 +285,8 @@ func page[T any](rows []T, offset, limit int) []T {
 	return rows
 }
 
-func escalationItem(v View, e domain.Escalation, r domain.Recipient) EscalationItem {
+// EscalationItemOf is escalation e of signal v as recipient r sees it.
+func EscalationItemOf(v View, e domain.Escalation, r domain.Recipient) EscalationItem {
 	item := EscalationItem{
 		SignalID: v.ID, Version: v.Version, EscalationID: e.ID, From: v.Organisation, FromRegion: v.Region,
 		Specialty: v.Specialty, Kind: v.Kind, Category: v.Category, Harm: v.Harm,

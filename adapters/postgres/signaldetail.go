@@ -1,0 +1,424 @@
+package postgres
+
+import (
+	"context"
+	"encoding/json"
+	"errors"
+	"fmt"
+	"slices"
+	"strings"
+	"time"
+
+	"github.com/google/uuid"
+	"github.com/jackc/pgx/v5"
+	"github.com/jackc/pgx/v5/pgxpool"
+	"github.com/safesignal/safesignal/domain"
+	"github.com/safesignal/safesignal/projections"
+	"github.com/safesignal/safesignal/projections/signaldetail"
+)
+
+// SignalDetailVersion is the version of the signal_detail tables. Raise
+// it with any change to their layout or to what the fold writes: serve
+// then rebuilds them from the log into fresh tables before it follows the
+// log again.
+const SignalDetailVersion = 1
+
+// SignalDetail is the PostgreSQL store of the signal detail read model.
+// Each signal is one row: the columns the queries filter and sort on, and
+// the whole view as a JSON document. The view holds the signal's text in
+// the clear, as the in-memory store does: the tables are as sensitive as
+// the service's memory, and an erasure event blanks the row it concerns.
+type SignalDetail struct {
+	pool  *pgxpool.Pool
+	table string // the table, also the checkpoint's name
+}
+
+var _ signaldetail.Store = (*SignalDetail)(nil)
+
+// OpenSignalDetail returns the store, creating its table on first use. A
+// store built by another version of the code reports Stale; Rebuild
+// replaces it.
+func OpenSignalDetail(ctx context.Context, pool *pgxpool.Pool) (*SignalDetail, error) {
+	s := &SignalDetail{pool: pool, table: signaldetail.Name}
+	err := withLock(ctx, pool, "projection:"+s.table, func() error {
+		_, _, found, err := checkpoint(ctx, pool, s.table)
+		if err != nil || found {
+			return err
+		}
+		return s.create(ctx, pool, true)
+	})
+	if err != nil {
+		return nil, fmt.Errorf("open %s: %w", s.table, err)
+	}
+	return s, nil
+}
+
+// Stale reports whether the tables were built by another version.
+func (s *SignalDetail) Stale(ctx context.Context) (bool, error) {
+	_, v, found, err := checkpoint(ctx, s.pool, s.table)
+	return !found || v != SignalDetailVersion, err
+}
+
+// create makes the table and its checkpoint row (at zero); with indexes,
+// the secondary indexes too (a rebuild adds them after the bulk load).
+func (s *SignalDetail) create(ctx context.Context, db *pgxpool.Pool, indexes bool) error {
+	ddl := fmt.Sprintf(`
+CREATE TABLE %[1]s (
+    id                uuid        NOT NULL,
+    organisation      text        NOT NULL,
+    reporter          text,
+    status            text        NOT NULL,
+    kind              text        NOT NULL,
+    category          text        NOT NULL,
+    harm              text        NOT NULL,
+    harm_rank         integer     NOT NULL,
+    reported_at       timestamptz NOT NULL,
+    updated_at        timestamptz NOT NULL,
+    ack_ns            bigint,
+    feedback_ns       bigint,
+    deadline_due_at   timestamptz,
+    escalated         boolean     NOT NULL,
+    sequence          bigint      NOT NULL,
+    doc               jsonb       NOT NULL,
+    CONSTRAINT %[1]s_pkey PRIMARY KEY (id)
+);
+INSERT INTO projection_checkpoints (name, sequence, version) VALUES ('%[1]s', 0, %[2]d)
+ON CONFLICT (name) DO UPDATE SET sequence = 0, version = EXCLUDED.version, updated_at = now();`, s.table, SignalDetailVersion)
+	if _, err := db.Exec(ctx, ddl); err != nil {
+		return fmt.Errorf("create %s: %w", s.table, err)
+	}
+	if indexes {
+		return s.index(ctx, db)
+	}
+	return nil
+}
+
+// indexSuffixes name the secondary indexes; a swap renames them.
+var indexSuffixes = []string{"pkey", "org", "reporter", "deadline", "escalated"}
+
+func (s *SignalDetail) index(ctx context.Context, db *pgxpool.Pool) error {
+	ddl := fmt.Sprintf(`
+CREATE INDEX %[1]s_org ON %[1]s (organisation, reported_at);
+CREATE INDEX %[1]s_reporter ON %[1]s (reporter, reported_at) WHERE reporter IS NOT NULL;
+CREATE INDEX %[1]s_deadline ON %[1]s (deadline_due_at) WHERE deadline_due_at IS NOT NULL;
+CREATE INDEX %[1]s_escalated ON %[1]s (id) WHERE escalated;`, s.table)
+	if _, err := db.Exec(ctx, ddl); err != nil {
+		return fmt.Errorf("index %s: %w", s.table, err)
+	}
+	return nil
+}
+
+// Name implements projections.Projection.
+func (s *SignalDetail) Name() string { return signaldetail.Name }
+
+// Checkpoint implements projections.Projection.
+func (s *SignalDetail) Checkpoint(ctx context.Context) (uint64, error) {
+	seq, _, _, err := checkpoint(ctx, s.pool, s.table)
+	return seq, err
+}
+
+// Apply implements projections.Projection: in one transaction, under the
+// checkpoint row's lock, it folds the events after the checkpoint into
+// their rows (each row read and written once per batch) and moves the
+// checkpoint to through.
+func (s *SignalDetail) Apply(ctx context.Context, batch []projections.Event, through uint64) error {
+	tx, err := s.pool.Begin(ctx)
+	if err != nil {
+		return fmt.Errorf("%s: begin: %w", s.table, err)
+	}
+	defer func() { _ = tx.Rollback(context.WithoutCancel(ctx)) }()
+	var cp int64
+	err = tx.QueryRow(ctx, "SELECT sequence FROM projection_checkpoints WHERE name = $1 FOR UPDATE", s.table).Scan(&cp)
+	if errors.Is(err, pgx.ErrNoRows) {
+		return fmt.Errorf("%s: no checkpoint row: the table was not created or was swapped away", s.table)
+	}
+	if err != nil {
+		return fmt.Errorf("%s: lock checkpoint: %w", s.table, err)
+	}
+	if through <= uint64(cp) {
+		return nil // applied already, by an earlier delivery or another replica
+	}
+
+	// Which rows the batch touches, in first-touch order.
+	var ids []uuid.UUID
+	seen := map[uuid.UUID]bool{}
+	for _, e := range batch {
+		if e.Sequence <= uint64(cp) || e.Envelope.AggregateType != projections.AggregateSignal {
+			continue
+		}
+		id, err := signaldetail.SignalID(e)
+		if err != nil {
+			return fmt.Errorf("%s: event %s: %w", s.table, e.Envelope.ID, err)
+		}
+		if !seen[id] {
+			seen[id] = true
+			ids = append(ids, id)
+		}
+	}
+	views, err := s.load(ctx, tx, ids)
+	if err != nil {
+		return err
+	}
+	for _, e := range batch {
+		if e.Sequence <= uint64(cp) || e.Envelope.AggregateType != projections.AggregateSignal {
+			continue
+		}
+		id, _ := signaldetail.SignalID(e)
+		views[id] = signaldetail.Fold(views[id], e)
+	}
+	if err := s.write(ctx, tx, ids, views); err != nil {
+		return err
+	}
+	if _, err := tx.Exec(ctx, "UPDATE projection_checkpoints SET sequence = $2, updated_at = now() WHERE name = $1", s.table, int64(through)); err != nil {
+		return fmt.Errorf("%s: checkpoint: %w", s.table, err)
+	}
+	if err := tx.Commit(ctx); err != nil {
+		return fmt.Errorf("%s: commit: %w", s.table, err)
+	}
+	return nil
+}
+
+func (s *SignalDetail) load(ctx context.Context, tx pgx.Tx, ids []uuid.UUID) (map[uuid.UUID]signaldetail.View, error) {
+	views := make(map[uuid.UUID]signaldetail.View, len(ids))
+	if len(ids) == 0 {
+		return views, nil
+	}
+	rows, err := tx.Query(ctx, "SELECT doc FROM "+s.table+" WHERE id = ANY($1)", ids)
+	if err != nil {
+		return nil, fmt.Errorf("%s: load rows: %w", s.table, err)
+	}
+	docs, err := pgx.CollectRows(rows, pgx.RowTo[[]byte])
+	if err != nil {
+		return nil, fmt.Errorf("%s: load rows: %w", s.table, err)
+	}
+	for _, d := range docs {
+		var v signaldetail.View
+		if err := json.Unmarshal(d, &v); err != nil {
+			return nil, fmt.Errorf("%s: decode row: %w", s.table, err)
+		}
+		views[v.ID] = v
+	}
+	return views, nil
+}
+
+// write upserts the rows in one statement over arrays.
+func (s *SignalDetail) write(ctx context.Context, tx pgx.Tx, ids []uuid.UUID, views map[uuid.UUID]signaldetail.View) error {
+	if len(ids) == 0 {
+		return nil
+	}
+	n := len(ids)
+	var (
+		orgs, statuses, kinds, cats, harms, docs = make([]string, n), make([]string, n), make([]string, n), make([]string, n), make([]string, n), make([]string, n)
+		reporters                                = make([]*string, n)
+		ranks                                    = make([]int32, n)
+		reported, updated                        = make([]time.Time, n), make([]time.Time, n)
+		ackNs, fbNs                              = make([]*int64, n), make([]*int64, n)
+		due                                      = make([]*time.Time, n)
+		escalated                                = make([]bool, n)
+		seqs                                     = make([]int64, n)
+	)
+	for i, id := range ids {
+		v := views[id]
+		doc, err := json.Marshal(v)
+		if err != nil {
+			return fmt.Errorf("%s: encode row: %w", s.table, err)
+		}
+		docs[i] = string(doc)
+		orgs[i], statuses[i], kinds[i], cats[i], harms[i] = v.Organisation, string(v.Status), string(v.Kind), string(v.Category), string(v.Harm)
+		if v.Reporter != "" {
+			r := v.Reporter
+			reporters[i] = &r
+		}
+		ranks[i] = int32(v.Harm.Rank())
+		reported[i], updated[i] = v.ReportedAt, v.UpdatedAt
+		if !v.AcknowledgedAt.IsZero() {
+			d := int64(v.AcknowledgedAt.Sub(v.ReportedAt))
+			ackNs[i] = &d
+		}
+		if len(v.Feedback) > 0 {
+			d := int64(v.Feedback[0].SentAt.Sub(v.ReportedAt))
+			fbNs[i] = &d
+		}
+		if v.Regulatory.Pending() {
+			d := v.Regulatory.DueAt
+			due[i] = &d
+		}
+		escalated[i] = len(v.Escalations) > 0
+		seqs[i] = int64(v.Sequence)
+	}
+	_, err := tx.Exec(ctx, `
+INSERT INTO `+s.table+` (id, organisation, reporter, status, kind, category, harm, harm_rank, reported_at, updated_at,
+    ack_ns, feedback_ns, deadline_due_at, escalated, sequence, doc)
+SELECT u.id, u.organisation, u.reporter, u.status, u.kind, u.category, u.harm, u.harm_rank, u.reported_at, u.updated_at,
+    u.ack_ns, u.feedback_ns, u.deadline_due_at, u.escalated, u.sequence, u.doc::jsonb
+FROM unnest($1::uuid[], $2::text[], $3::text[], $4::text[], $5::text[], $6::text[], $7::text[], $8::int[],
+    $9::timestamptz[], $10::timestamptz[], $11::bigint[], $12::bigint[], $13::timestamptz[], $14::bool[], $15::bigint[], $16::text[])
+    AS u(id, organisation, reporter, status, kind, category, harm, harm_rank, reported_at, updated_at,
+         ack_ns, feedback_ns, deadline_due_at, escalated, sequence, doc)
+ON CONFLICT (id) DO UPDATE SET
+    organisation = EXCLUDED.organisation, reporter = EXCLUDED.reporter, status = EXCLUDED.status,
+    kind = EXCLUDED.kind, category = EXCLUDED.category, harm = EXCLUDED.harm, harm_rank = EXCLUDED.harm_rank,
+    reported_at = EXCLUDED.reported_at, updated_at = EXCLUDED.updated_at, ack_ns = EXCLUDED.ack_ns,
+    feedback_ns = EXCLUDED.feedback_ns, deadline_due_at = EXCLUDED.deadline_due_at, escalated = EXCLUDED.escalated,
+    sequence = EXCLUDED.sequence, doc = EXCLUDED.doc`,
+		ids, orgs, reporters, statuses, kinds, cats, harms, ranks, reported, updated, ackNs, fbNs, due, escalated, seqs, docs)
+	if err != nil {
+		return fmt.Errorf("%s: write %d rows: %w", s.table, n, err)
+	}
+	return nil
+}
+
+func (s *SignalDetail) docs(ctx context.Context, sql string, args ...any) ([]signaldetail.View, error) {
+	rows, err := s.pool.Query(ctx, sql, args...)
+	if err != nil {
+		return nil, fmt.Errorf("%s: query: %w", s.table, err)
+	}
+	docs, err := pgx.CollectRows(rows, pgx.RowTo[[]byte])
+	if err != nil {
+		return nil, fmt.Errorf("%s: query: %w", s.table, err)
+	}
+	out := make([]signaldetail.View, len(docs))
+	for i, d := range docs {
+		if err := json.Unmarshal(d, &out[i]); err != nil {
+			return nil, fmt.Errorf("%s: decode row: %w", s.table, err)
+		}
+	}
+	return out, nil
+}
+
+// Get implements signaldetail.Store.
+func (s *SignalDetail) Get(ctx context.Context, id uuid.UUID) (signaldetail.View, bool, error) {
+	views, err := s.docs(ctx, "SELECT doc FROM "+s.table+" WHERE id = $1", id)
+	if err != nil || len(views) == 0 {
+		return signaldetail.View{}, false, err
+	}
+	return views[0], true, nil
+}
+
+// triageOrder maps the board's sorts to SQL; ties go by id, as in memory.
+func triageOrder(sort string) (string, error) {
+	if sort == "" {
+		sort = "-reported"
+	}
+	if !slices.Contains(signaldetail.TriageSorts(), sort) {
+		return "", fmt.Errorf("unknown sort %q", sort)
+	}
+	dir := "ASC"
+	if strings.HasPrefix(sort, "-") {
+		dir, sort = "DESC", sort[1:]
+	}
+	col := map[string]string{"reported": "reported_at", "harm": "harm_rank", "deadline": "deadline_due_at", "updated": "updated_at"}[sort]
+	return col + " " + dir + " NULLS LAST, id ASC", nil
+}
+
+func texts[T ~string](vs []T) []string {
+	out := make([]string, len(vs))
+	for i, v := range vs {
+		out[i] = string(v)
+	}
+	return out
+}
+
+// Triage implements signaldetail.Store.
+func (s *SignalDetail) Triage(ctx context.Context, org string, f signaldetail.TriageFilter, now time.Time) ([]signaldetail.TriageRow, int, error) {
+	order, err := triageOrder(f.Sort)
+	if err != nil {
+		return nil, 0, err
+	}
+	where := `organisation = $1
+    AND (cardinality($2::text[]) = 0 OR status = ANY($2))
+    AND (cardinality($3::text[]) = 0 OR kind = ANY($3))
+    AND (cardinality($4::text[]) = 0 OR harm = ANY($4))
+    AND (cardinality($5::text[]) = 0 OR category = ANY($5))
+    AND (NOT $6 OR deadline_due_at < $8)
+    AND (NOT $7 OR deadline_due_at IS NOT NULL)`
+	args := []any{org, texts(f.Statuses), texts(f.Kinds), texts(f.Harms), texts(f.Categories), f.Overdue, f.DeadlinePending, now}
+	var limit *int
+	if f.Limit > 0 {
+		limit = &f.Limit
+	}
+	rows, err := s.pool.Query(ctx, "SELECT doc, count(*) OVER () FROM "+s.table+" WHERE "+where+
+		" ORDER BY "+order+" LIMIT $9 OFFSET $10", append(args, limit, f.Offset)...)
+	if err != nil {
+		return nil, 0, fmt.Errorf("%s: triage: %w", s.table, err)
+	}
+	out := []signaldetail.TriageRow{}
+	total := 0
+	for rows.Next() {
+		var doc []byte
+		var v signaldetail.View
+		if err := rows.Scan(&doc, &total); err != nil {
+			return nil, 0, fmt.Errorf("%s: triage: %w", s.table, err)
+		}
+		if err := json.Unmarshal(doc, &v); err != nil {
+			return nil, 0, fmt.Errorf("%s: decode row: %w", s.table, err)
+		}
+		out = append(out, signaldetail.TriageRowOf(v, now))
+	}
+	if err := rows.Err(); err != nil {
+		return nil, 0, fmt.Errorf("%s: triage: %w", s.table, err)
+	}
+	if len(out) == 0 && f.Offset > 0 {
+		// Past the last page: the window had no row to count on.
+		if err := s.pool.QueryRow(ctx, "SELECT count(*) FROM "+s.table+" WHERE "+where, args...).Scan(&total); err != nil {
+			return nil, 0, fmt.Errorf("%s: triage count: %w", s.table, err)
+		}
+	}
+	return out, total, nil
+}
+
+// ReportedBy implements signaldetail.Store.
+func (s *SignalDetail) ReportedBy(ctx context.Context, reporter string) ([]signaldetail.View, error) {
+	return s.docs(ctx, "SELECT doc FROM "+s.table+" WHERE reporter = $1 ORDER BY reported_at DESC, id", reporter)
+}
+
+// EscalationsFor implements signaldetail.Store. It reads every escalated
+// signal and asks the domain whether an escalation addresses the
+// recipient, so the rule lives in one place.
+func (s *SignalDetail) EscalationsFor(ctx context.Context, r domain.Recipient) ([]signaldetail.EscalationItem, error) {
+	views, err := s.docs(ctx, "SELECT doc FROM "+s.table+" WHERE escalated AND organisation <> $1", r.Organisation)
+	if err != nil {
+		return nil, err
+	}
+	var out []signaldetail.EscalationItem
+	for _, v := range views {
+		out = append(out, signaldetail.EscalationsOf(v, r)...)
+	}
+	signaldetail.SortEscalations(out)
+	return out, nil
+}
+
+// ServiceLevels implements signaldetail.Store.
+func (s *SignalDetail) ServiceLevels(ctx context.Context, org string) (signaldetail.ServiceLevels, error) {
+	var ack, fb []int64
+	var n int
+	err := s.pool.QueryRow(ctx, `SELECT count(*), coalesce(array_agg(ack_ns) FILTER (WHERE ack_ns IS NOT NULL), '{}'),
+    coalesce(array_agg(feedback_ns) FILTER (WHERE feedback_ns IS NOT NULL), '{}') FROM `+s.table+` WHERE organisation = $1`, org).Scan(&n, &ack, &fb)
+	if err != nil {
+		return signaldetail.ServiceLevels{}, fmt.Errorf("%s: service levels: %w", s.table, err)
+	}
+	durations := func(ns []int64) []time.Duration {
+		out := make([]time.Duration, len(ns))
+		for i, d := range ns {
+			out[i] = time.Duration(d)
+		}
+		return out
+	}
+	return signaldetail.ServiceLevels{
+		Organisation: org, Signals: n, Acknowledged: len(ack), WithFeedback: len(fb),
+		MedianSecondsToAcknowledge: signaldetail.Median(durations(ack)), MedianSecondsToFirstFeedback: signaldetail.Median(durations(fb)),
+	}, nil
+}
+
+// Due implements signaldetail.Store.
+func (s *SignalDetail) Due(ctx context.Context, escalatedBefore, dueBefore time.Time) ([]signaldetail.DueItem, error) {
+	views, err := s.docs(ctx, "SELECT doc FROM "+s.table+" WHERE escalated OR deadline_due_at < $1", dueBefore)
+	if err != nil {
+		return nil, err
+	}
+	var out []signaldetail.DueItem
+	for _, v := range views {
+		out = append(out, signaldetail.DueOf(v, escalatedBefore, dueBefore)...)
+	}
+	return out, nil
+}
