@@ -53,6 +53,8 @@ Usage:
   safesignal serve [flags]   run the service (HTTP API on --http-addr)
   safesignal token [flags]   print a bearer token signed by the local issuer
   safesignal verify [flags]  check every stored event against its digest
+  safesignal migrate [flags] bring the read-model database's schema up to date
+  safesignal replay [flags]  rebuild the PostgreSQL read models from the log
   safesignal version         print the version
 
 Run 'safesignal COMMAND -h' for the flags of a command. Every flag can also
@@ -71,6 +73,10 @@ func run(ctx context.Context, args []string, stdout, stderr io.Writer) error {
 		return token(args[1:], stdout, stderr)
 	case "verify":
 		return verify(ctx, args[1:], stdout, stderr)
+	case "migrate":
+		return migrate(ctx, args[1:], stdout, stderr)
+	case "replay":
+		return replay(ctx, args[1:], stdout, stderr)
 	case "version", "--version", "-version":
 		fmt.Fprintln(stdout, "safesignal", version)
 		return nil

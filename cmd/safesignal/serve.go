@@ -24,6 +24,7 @@ import (
 	"github.com/safesignal/safesignal/adapters/metrics"
 	"github.com/safesignal/safesignal/adapters/natsserver"
 	"github.com/safesignal/safesignal/adapters/policies"
+	"github.com/safesignal/safesignal/adapters/postgres"
 	"github.com/safesignal/safesignal/eventstore"
 	"github.com/safesignal/safesignal/projections"
 	"github.com/safesignal/safesignal/projections/signaldetail"
@@ -45,6 +46,7 @@ type serveConfig struct {
 	oidc            auth.OIDCConfig
 	oidcRoleMap     string
 	policiesFile    string
+	databaseURL     string
 }
 
 func serve(ctx context.Context, args []string, stderr io.Writer) error {
@@ -65,6 +67,7 @@ func serve(ctx context.Context, args []string, stderr io.Writer) error {
 	fs.StringVar(&cfg.oidc.Claims.Region, "oidc-region-claim", fs.envOr("oidc-region-claim", "region"), "claim holding the region ($SAFESIGNAL_OIDC_REGION_CLAIM)")
 	fs.StringVar(&cfg.oidcRoleMap, "oidc-role-map", fs.envOr("oidc-role-map", ""), "provider role values to Safesignal roles, e.g. 'ss-officer=safety_officer,ss-admin=admin' ($SAFESIGNAL_OIDC_ROLE_MAP)")
 	fs.StringVar(&cfg.policiesFile, "policies-file", fs.envOr("policies-file", ""), "JSON file of escalation rules, reminders and webhooks; empty: none ($SAFESIGNAL_POLICIES_FILE)")
+	fs.StringVar(&cfg.databaseURL, "database-url", fs.envOr("database-url", ""), "PostgreSQL URL for the read models; empty keeps them in memory, rebuilt at every start ($SAFESIGNAL_DATABASE_URL)")
 	production := fs.Bool("production", false, "production mode: refuses the local development issuer")
 	allowLocal := fs.Bool("allow-local-issuer", false, "in production mode, accept the local issuer anyway (single-node installations)")
 	rateLimit := fs.Float64("rate-limit", 20, "requests per second one identity may make, sustained")
@@ -151,11 +154,44 @@ func runServer(ctx context.Context, cfg serveConfig, logger *zap.Logger) error {
 		return err
 	}
 
-	// Read models live in this process's memory and are rebuilt from the
-	// log at every start, each through a durable consumer of its own that
-	// the server drops an hour after this process is gone.
+	// Read models live in PostgreSQL when --database-url is set, else in
+	// this process's memory, rebuilt from the log at every start. Either
+	// way each replica follows the log through a durable consumer of its
+	// own, which the server drops an hour after the process is gone.
 	instance := instanceID()
-	detail := signaldetail.NewMemory()
+	var (
+		detail  signaldetail.Store
+		prepare func(context.Context) error // before the runner follows the log
+		pingDB  func(context.Context) error
+	)
+	if cfg.databaseURL == "" {
+		detail = signaldetail.NewMemory()
+	} else {
+		pool, err := postgres.Connect(ctx, cfg.databaseURL)
+		if err != nil {
+			return err
+		}
+		defer pool.Close()
+		applied, err := postgres.Migrate(ctx, pool)
+		if err != nil {
+			return err
+		}
+		for _, m := range applied {
+			logger.Info("database migration applied", zap.Int64("version", m.Version), zap.String("name", m.Name))
+		}
+		store, err := postgres.OpenSignalDetail(ctx, pool)
+		if err != nil {
+			return err
+		}
+		detail, pingDB = store, pool.Ping
+		prepare = func(ctx context.Context) error {
+			// Tables built by another version of the code are rebuilt
+			// from the log before the runner follows it.
+			_, err := store.Rebuild(ctx, log, codec, postgres.RebuildOptions{Logger: logger})
+			return err
+		}
+		logger.Info("read models in PostgreSQL")
+	}
 	runners := []*projections.Runner{
 		projections.NewRunner(log, codec, detail, projections.RunnerOptions{
 			ConsumerName: detail.Name() + "_" + instance, InactiveThreshold: time.Hour, BatchSize: 500,
@@ -170,6 +206,14 @@ func runServer(ctx context.Context, cfg serveConfig, logger *zap.Logger) error {
 		wg.Add(1)
 		go func() {
 			defer wg.Done()
+			if prepare != nil {
+				if err := prepare(runCtx); err != nil {
+					if runCtx.Err() == nil {
+						runErr <- err
+					}
+					return
+				}
+			}
 			if err := r.Run(runCtx); err != nil {
 				runErr <- err
 			}
@@ -243,6 +287,11 @@ func runServer(ctx context.Context, cfg serveConfig, logger *zap.Logger) error {
 		Ready: func(context.Context) error {
 			if nc.Status() != nats.CONNECTED {
 				return fmt.Errorf("NATS connection is %s", nc.Status())
+			}
+			if pingDB != nil {
+				if err := pingDB(ctx); err != nil {
+					return fmt.Errorf("PostgreSQL: %w", err)
+				}
 			}
 			for _, r := range runners {
 				if err := r.Err(); err != nil {

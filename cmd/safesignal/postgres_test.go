@@ -1,0 +1,245 @@
+package main
+
+import (
+	"bytes"
+	"context"
+	"net/http"
+	"os"
+	"os/exec"
+	"path/filepath"
+	"strings"
+	"sync"
+	"syscall"
+	"testing"
+	"time"
+
+	"github.com/jackc/pgx/v5/pgxpool"
+	"github.com/safesignal/safesignal/adapters/auth"
+	"github.com/safesignal/safesignal/adapters/postgres/pgtest"
+	"github.com/safesignal/safesignal/eventstore"
+	"github.com/safesignal/safesignal/eventstore/jstest"
+	"github.com/safesignal/safesignal/projections"
+	"github.com/safesignal/safesignal/projections/signaldetail/signaldetailtest"
+)
+
+// spawn starts `safesignal serve` without waiting for it to be ready.
+func spawn(t *testing.T, bin, dataDir string, extra ...string) *process {
+	t.Helper()
+	addr := freeAddr(t)
+	var logs bytes.Buffer
+	args := append([]string{"serve", "--data-dir", dataDir, "--http-addr", addr, "--nats-listen", "", "--rate-limit", "100000", "--rate-burst", "100000"}, extra...)
+	cmd := exec.Command(bin, args...)
+	cmd.Stdout, cmd.Stderr = &syncWriter{w: &logs}, &syncWriter{w: &logs}
+	if err := cmd.Start(); err != nil {
+		t.Fatal(err)
+	}
+	t.Cleanup(func() { _ = cmd.Process.Kill(); _ = cmd.Wait() })
+	return &process{cmd: cmd, url: "http://" + addr, logs: &logs}
+}
+
+type syncWriter struct {
+	mu sync.Mutex
+	w  *bytes.Buffer
+}
+
+func (s *syncWriter) Write(p []byte) (int, error) {
+	s.mu.Lock()
+	defer s.mu.Unlock()
+	return s.w.Write(p)
+}
+
+func waitReady(t *testing.T, p *process, within time.Duration) {
+	t.Helper()
+	deadline := time.Now().Add(within)
+	for time.Now().Before(deadline) {
+		resp, err := http.Get(p.url + "/readyz")
+		if err == nil {
+			resp.Body.Close()
+			if resp.StatusCode == http.StatusOK {
+				return
+			}
+		}
+		time.Sleep(50 * time.Millisecond)
+	}
+	t.Fatalf("serve did not become ready within %s", within)
+}
+
+// tableRows reads the whole signal_detail table, ordered by id, one
+// string per row with every column.
+func tableRows(t *testing.T, pool *pgxpool.Pool) []string {
+	t.Helper()
+	rows, err := pool.Query(context.Background(), "SELECT t::text FROM signal_detail t ORDER BY id")
+	if err != nil {
+		t.Fatal(err)
+	}
+	defer rows.Close()
+	var out []string
+	for rows.Next() {
+		var s string
+		if err := rows.Scan(&s); err != nil {
+			t.Fatal(err)
+		}
+		out = append(out, s)
+	}
+	if err := rows.Err(); err != nil {
+		t.Fatal(err)
+	}
+	return out
+}
+
+func checkpointOf(t *testing.T, pool *pgxpool.Pool) uint64 {
+	t.Helper()
+	var seq int64
+	err := pool.QueryRow(context.Background(), "SELECT sequence FROM projection_checkpoints WHERE name = 'signal_detail'").Scan(&seq)
+	if err != nil {
+		return 0
+	}
+	return uint64(seq)
+}
+
+// TestKill9ProjectorDuringCatchUp fills a log with about 100,000 events,
+// lets serve catch up into PostgreSQL, kills it with SIGKILL several times
+// along the way (mid-batch, and wherever else the kill lands), and
+// checks that the table it ends with is, row by row, the table a clean
+// rebuild makes.
+func TestKill9ProjectorDuringCatchUp(t *testing.T) {
+	if testing.Short() {
+		t.Skip("process-level crash test")
+	}
+	t.Parallel()
+	srv := jstest.Start(t)
+	_, js := srv.JetStream(t)
+	ctx := context.Background()
+	dataDir := t.TempDir()
+	secret, err := auth.LoadOrCreateSecret(filepath.Join(dataDir, "secrets", "service.key"))
+	if err != nil {
+		t.Fatal(err)
+	}
+	log, err := eventstore.Open(ctx, js, eventstore.DefaultConfig())
+	if err != nil {
+		t.Fatal(err)
+	}
+	codec, err := projections.OpenCodec(ctx, js, secret, 1)
+	if err != nil {
+		t.Fatal(err)
+	}
+	h := signaldetailtest.Generate(t, 26000)
+	last := signaldetailtest.AppendHistory(t, log, codec, h, 16)
+	t.Logf("log holds %d events in %d commits", len(h.Events()), last)
+
+	_, url := pgtest.Schema(t)
+	pool, err := pgxpool.New(ctx, url)
+	if err != nil {
+		t.Fatal(err)
+	}
+	defer pool.Close()
+	bin := buildBinary(t)
+	args := []string{"--nats-url", srv.ClientURL(), "--database-url", url}
+
+	for i, at := range []float64{0.02, 0.2, 0.4, 0.6, 0.8} {
+		p := spawn(t, bin, dataDir, args...)
+		target := uint64(at * float64(last))
+		deadline := time.Now().Add(3 * time.Minute)
+		for checkpointOf(t, pool) < target {
+			if time.Now().After(deadline) {
+				t.Fatalf("kill %d: the projector never reached %d (at %d):\n%s", i, target, checkpointOf(t, pool), p.logs.String())
+			}
+			time.Sleep(time.Duration(5+i*3) * time.Millisecond)
+		}
+		if err := p.cmd.Process.Signal(syscall.SIGKILL); err != nil {
+			t.Fatal(err)
+		}
+		_ = p.cmd.Wait()
+		t.Logf("kill %d at checkpoint %d of %d", i, checkpointOf(t, pool), last)
+	}
+	p := spawn(t, bin, dataDir, args...)
+	waitReady(t, p, 5*time.Minute)
+	if got := checkpointOf(t, pool); got != last {
+		t.Fatalf("checkpoint %d after catching up, want %d", got, last)
+	}
+	crashed := tableRows(t, pool)
+	if len(crashed) != len(h.IDs) {
+		t.Fatalf("%d rows after the crashes, want %d", len(crashed), len(h.IDs))
+	}
+	_ = p.cmd.Process.Signal(syscall.SIGTERM)
+	_ = p.cmd.Wait()
+
+	out, err := exec.Command(bin, "replay", "--data-dir", dataDir, "--nats-url", srv.ClientURL(), "--database-url", url).CombinedOutput()
+	if err != nil {
+		t.Fatalf("replay: %v\n%s", err, out)
+	}
+	clean := tableRows(t, pool)
+	if len(clean) != len(crashed) {
+		t.Fatalf("clean rebuild has %d rows, the crashed projector %d", len(clean), len(crashed))
+	}
+	for i := range clean {
+		if clean[i] != crashed[i] {
+			t.Fatalf("row %d differs:\n crashed %s\n   clean %s", i, crashed[i], clean[i])
+		}
+	}
+}
+
+// TestTwoReplicasShareOneDatabase starts two serve processes on one log
+// and one database at once: migrations run once, and a signal filed
+// through one is read through the other.
+func TestTwoReplicasShareOneDatabase(t *testing.T) {
+	if testing.Short() {
+		t.Skip("process-level test")
+	}
+	t.Parallel()
+	srv := jstest.Start(t)
+	_, url := pgtest.Schema(t)
+	bin := buildBinary(t)
+	dirs := []string{t.TempDir(), t.TempDir()}
+	// Replicas share the service secret and the issuer's key, as they
+	// share the log: make them in A's directory and copy them to B's.
+	if _, err := auth.LoadOrCreateSecret(filepath.Join(dirs[0], "secrets", "service.key")); err != nil {
+		t.Fatal(err)
+	}
+	reporter := tokenFor(t, bin, dirs[0], "--role", "reporter", "--org", "umc-utrecht", "--subject", "replica-tester")
+	officer := tokenFor(t, bin, dirs[0], "--role", "safety_officer", "--org", "umc-utrecht", "--subject", "officer")
+	for _, sub := range []string{"secrets", "auth"} {
+		if err := os.CopyFS(filepath.Join(dirs[1], sub), os.DirFS(filepath.Join(dirs[0], sub))); err != nil {
+			t.Fatal(err)
+		}
+	}
+	var ps [2]*process
+	for i := range ps {
+		ps[i] = spawn(t, bin, dirs[i], "--nats-url", srv.ClientURL(), "--database-url", url)
+	}
+	for _, p := range ps {
+		waitReady(t, p, time.Minute)
+	}
+	applied := 0
+	for _, p := range ps {
+		applied += strings.Count(p.logs.String(), "database migration applied")
+	}
+	if applied != 1 {
+		t.Fatalf("migration applied %d times by the two replicas, want once", applied)
+	}
+
+	o, err := file(http.DefaultClient, ps[0].url, reporter, "replica-key-1", "filed through replica A")
+	if err != nil || o.status != http.StatusCreated {
+		t.Fatalf("file through A: %+v, %v", o, err)
+	}
+	deadline := time.Now().Add(30 * time.Second)
+	for {
+		status, body := call(t, http.MethodGet, ps[1].url+"/api/v1/signals/"+o.id, officer, nil)
+		if status == http.StatusOK {
+			if !strings.Contains(string(body), "filed through replica A") {
+				t.Fatalf("B answered without the description: %s", body)
+			}
+			break
+		}
+		if time.Now().After(deadline) {
+			t.Fatalf("B never served the signal filed through A: %d %s", status, body)
+		}
+		time.Sleep(100 * time.Millisecond)
+	}
+	for i, p := range ps {
+		status, body := call(t, http.MethodGet, p.url+"/api/v1/triage", officer, nil)
+		if status != http.StatusOK || !strings.Contains(string(body), o.id) {
+			t.Fatalf("replica %d triage: %d %s", i, status, body)
+		}
+	}
+}
