@@ -123,7 +123,7 @@ func TestKill9ProjectorDuringCatchUp(t *testing.T) {
 	if err != nil {
 		t.Fatal(err)
 	}
-	h := signaldetailtest.Generate(t, 26000)
+	h := signaldetailtest.Generate(t, 29000)
 	last := signaldetailtest.AppendHistory(t, log, codec, h, 16)
 	t.Logf("log holds %d events in %d commits", len(h.Events()), last)
 
@@ -168,6 +168,7 @@ func TestKill9ProjectorDuringCatchUp(t *testing.T) {
 	if err != nil {
 		t.Fatalf("replay: %v\n%s", err, out)
 	}
+	t.Logf("%s", bytes.TrimSpace(out))
 	clean := tableRows(t, pool)
 	if len(clean) != len(crashed) {
 		t.Fatalf("clean rebuild has %d rows, the crashed projector %d", len(clean), len(crashed))
