@@ -3,11 +3,13 @@ package projections
 import (
 	"context"
 	"fmt"
+	"runtime"
 	"sync"
 	"time"
 
 	"github.com/safesignal/safesignal/eventstore"
 	"go.uber.org/zap"
+	"golang.org/x/sync/errgroup"
 )
 
 // Projection is a read model the runner feeds. Apply must store the
@@ -97,45 +99,131 @@ func (r *Runner) Run(ctx context.Context) error {
 	started := time.Now()
 	reported := target <= checkpoint
 
+	// Decoding a batch overlaps with applying the one before: one batch
+	// is applied at a time, in order, and retried until it succeeds; the
+	// next is decoded meanwhile. The consumer acknowledges a batch once it
+	// is decoded, one batch ahead of the apply: the checkpoint, not the
+	// acknowledgement, is where a restarted runner resumes.
+	decoded := checkpoint
+	applied := make(chan struct{}, 1)
+	inflight := false
 	err = r.log.Consume(ctx, eventstore.ConsumeOptions{
 		Durable:           r.opts.ConsumerName,
 		After:             checkpoint,
 		BatchSize:         r.opts.BatchSize,
 		InactiveThreshold: r.opts.InactiveThreshold,
 	}, func(ctx context.Context, commits []eventstore.Commit) error {
-		pos := r.Position()
-		batch := make([]Event, 0, len(commits))
-		through := pos
-		for _, c := range commits {
-			if c.Sequence <= pos {
-				continue // already applied: a redelivery
-			}
-			events, err := r.codec.Decode(ctx, c)
-			if err != nil {
-				return err
-			}
-			batch = append(batch, events...)
-			through = c.Sequence
+		fresh := commits
+		for len(fresh) > 0 && fresh[0].Sequence <= decoded {
+			fresh = fresh[1:] // already handled: a redelivery
 		}
-		if through == pos {
+		if len(fresh) == 0 {
 			return nil
 		}
-		if err := r.proj.Apply(ctx, batch, through); err != nil {
-			r.logger.Warn("projection apply failed; retrying", zap.Error(err))
+		through := fresh[len(fresh)-1].Sequence
+		batch, err := r.decode(ctx, fresh)
+		if err != nil {
 			return err
 		}
-		r.advance(through, commits[len(commits)-1].Pending)
-		if !reported && through >= target {
-			reported = true
-			r.logger.Info("projection caught up", zap.Uint64("position", through), zap.Duration("took", time.Since(started)))
+		if inflight {
+			select {
+			case <-applied:
+			case <-ctx.Done():
+				return ctx.Err()
+			}
 		}
+		if ctx.Err() != nil {
+			return ctx.Err()
+		}
+		inflight, decoded = true, through
+		pending := commits[len(commits)-1].Pending
+		go func() {
+			defer func() { applied <- struct{}{} }()
+			if !r.apply(ctx, batch, through, pending) {
+				return
+			}
+			if !reported && through >= target {
+				reported = true
+				r.logger.Info("projection caught up", zap.Uint64("position", through), zap.Duration("took", time.Since(started)))
+			}
+		}()
 		return nil
 	})
+	if inflight {
+		<-applied
+	}
 	if err != nil && ctx.Err() == nil {
 		return r.fail(fmt.Errorf("projection %s: %w", r.proj.Name(), err))
 	}
 	return nil
 }
+
+// apply applies one batch, retrying with capped backoff until it succeeds
+// (true) or ctx ends (false).
+func (r *Runner) apply(ctx context.Context, batch []Event, through, pending uint64) bool {
+	pause := 100 * time.Millisecond
+	for {
+		err := r.proj.Apply(ctx, batch, through)
+		if err == nil {
+			r.advance(through, pending)
+			return true
+		}
+		if ctx.Err() != nil {
+			return false
+		}
+		r.logger.Warn("projection apply failed; retrying", zap.Error(err), zap.Duration("pause", pause))
+		select {
+		case <-ctx.Done():
+			return false
+		case <-time.After(pause):
+		}
+		pause = min(2*pause, 10*time.Second)
+	}
+}
+
+// decode opens a batch's commits, spread over the processors when the
+// batch is large (opening sealed fields is most of a rebuild's work).
+func (r *Runner) decode(ctx context.Context, commits []eventstore.Commit) ([]Event, error) {
+	workers := min(runtime.GOMAXPROCS(0), len(commits)/decodeChunk)
+	if workers <= 1 {
+		var batch []Event
+		for _, c := range commits {
+			events, err := r.codec.Decode(ctx, c)
+			if err != nil {
+				return nil, err
+			}
+			batch = append(batch, events...)
+		}
+		return batch, nil
+	}
+	parts := make([][]Event, len(commits))
+	g, gctx := errgroup.WithContext(ctx)
+	per := (len(commits) + workers - 1) / workers
+	for w := range workers {
+		lo, hi := w*per, min((w+1)*per, len(commits))
+		g.Go(func() error {
+			for i := lo; i < hi; i++ {
+				events, err := r.codec.Decode(gctx, commits[i])
+				if err != nil {
+					return err
+				}
+				parts[i] = events
+			}
+			return nil
+		})
+	}
+	if err := g.Wait(); err != nil {
+		return nil, err
+	}
+	batch := make([]Event, 0, len(commits))
+	for _, p := range parts {
+		batch = append(batch, p...)
+	}
+	return batch, nil
+}
+
+// decodeChunk is the fewest commits worth a goroutine of their own.
+const decodeChunk = 64
 
 func (r *Runner) fail(err error) error {
 	r.mu.Lock()

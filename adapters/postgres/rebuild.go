@@ -87,12 +87,16 @@ func (s *SignalDetail) Rebuild(ctx context.Context, log projections.Log, codec *
 		go func() { runErr <- runner.Run(runCtx) }()
 
 		wait := func(seq uint64) error {
+			wctx, cancel := context.WithCancel(ctx)
+			defer cancel()
+			reached := make(chan error, 1)
+			go func() { reached <- runner.WaitFor(wctx, seq) }()
 			tick := time.NewTicker(250 * time.Millisecond)
 			defer tick.Stop()
-			for runner.Position() < seq {
+			for {
 				select {
-				case <-ctx.Done():
-					return ctx.Err()
+				case err := <-reached:
+					return err
 				case err := <-runErr:
 					if err == nil {
 						err = errors.New("stopped")
@@ -104,7 +108,6 @@ func (s *SignalDetail) Rebuild(ctx context.Context, log projections.Log, codec *
 					}
 				}
 			}
-			return nil
 		}
 		if err := wait(total); err != nil {
 			return err

@@ -159,6 +159,10 @@ func (s *SignalDetail) Apply(ctx context.Context, batch []projections.Event, thr
 	if err != nil {
 		return err
 	}
+	existed := make(map[uuid.UUID]bool, len(views))
+	for id := range views {
+		existed[id] = true
+	}
 	for _, e := range batch {
 		if e.Sequence <= uint64(cp) || e.Envelope.AggregateType != projections.AggregateSignal {
 			continue
@@ -166,7 +170,7 @@ func (s *SignalDetail) Apply(ctx context.Context, batch []projections.Event, thr
 		id, _ := signaldetail.SignalID(e)
 		views[id] = signaldetail.Fold(views[id], e)
 	}
-	if err := s.write(ctx, tx, ids, views); err != nil {
+	if err := s.write(ctx, tx, ids, views, existed); err != nil {
 		return err
 	}
 	if _, err := tx.Exec(ctx, "UPDATE projection_checkpoints SET sequence = $2, updated_at = now() WHERE name = $1", s.table, int64(through)); err != nil {
@@ -201,69 +205,145 @@ func (s *SignalDetail) load(ctx context.Context, tx pgx.Tx, ids []uuid.UUID) (ma
 	return views, nil
 }
 
-// write upserts the rows in one statement over arrays.
-func (s *SignalDetail) write(ctx context.Context, tx pgx.Tx, ids []uuid.UUID, views map[uuid.UUID]signaldetail.View) error {
-	if len(ids) == 0 {
-		return nil
+// columns of the table, in the order rowOf gives them.
+var columns = []string{"id", "organisation", "reporter", "status", "kind", "category", "harm", "harm_rank", "reported_at", "updated_at",
+	"ack_ns", "feedback_ns", "deadline_due_at", "escalated", "sequence", "doc"}
+
+// rowOf is the row of a view, as COPY takes it.
+func rowOf(v signaldetail.View) ([]any, error) {
+	doc, err := json.Marshal(v)
+	if err != nil {
+		return nil, err
 	}
-	n := len(ids)
-	var (
-		orgs, statuses, kinds, cats, harms, docs = make([]string, n), make([]string, n), make([]string, n), make([]string, n), make([]string, n), make([]string, n)
-		reporters                                = make([]*string, n)
-		ranks                                    = make([]int32, n)
-		reported, updated                        = make([]time.Time, n), make([]time.Time, n)
-		ackNs, fbNs                              = make([]*int64, n), make([]*int64, n)
-		due                                      = make([]*time.Time, n)
-		escalated                                = make([]bool, n)
-		seqs                                     = make([]int64, n)
-	)
-	for i, id := range ids {
-		v := views[id]
-		doc, err := json.Marshal(v)
+	var reporter *string
+	if v.Reporter != "" {
+		r := v.Reporter
+		reporter = &r
+	}
+	var ack, fb *int64
+	if !v.AcknowledgedAt.IsZero() {
+		d := int64(v.AcknowledgedAt.Sub(v.ReportedAt))
+		ack = &d
+	}
+	if len(v.Feedback) > 0 {
+		d := int64(v.Feedback[0].SentAt.Sub(v.ReportedAt))
+		fb = &d
+	}
+	var due *time.Time
+	if v.Regulatory.Pending() {
+		d := v.Regulatory.DueAt
+		due = &d
+	}
+	return []any{v.ID, v.Organisation, reporter, string(v.Status), string(v.Kind), string(v.Category), string(v.Harm),
+		int32(v.Harm.Rank()), v.ReportedAt, v.UpdatedAt, ack, fb, due, len(v.Escalations) > 0, int64(v.Sequence), doc}, nil
+}
+
+// write stores the views of ids: rows new to the table with COPY, rows
+// it holds already with one upsert over arrays. Which is which was
+// decided under the checkpoint lock, so no other writer can have added a
+// row meanwhile.
+func (s *SignalDetail) write(ctx context.Context, tx pgx.Tx, ids []uuid.UUID, views map[uuid.UUID]signaldetail.View, existed map[uuid.UUID]bool) error {
+	var fresh, known [][]any
+	for _, id := range ids {
+		row, err := rowOf(views[id])
 		if err != nil {
 			return fmt.Errorf("%s: encode row: %w", s.table, err)
 		}
-		docs[i] = string(doc)
-		orgs[i], statuses[i], kinds[i], cats[i], harms[i] = v.Organisation, string(v.Status), string(v.Kind), string(v.Category), string(v.Harm)
-		if v.Reporter != "" {
-			r := v.Reporter
-			reporters[i] = &r
+		if existed[id] {
+			known = append(known, row)
+		} else {
+			fresh = append(fresh, row)
 		}
-		ranks[i] = int32(v.Harm.Rank())
-		reported[i], updated[i] = v.ReportedAt, v.UpdatedAt
-		if !v.AcknowledgedAt.IsZero() {
-			d := int64(v.AcknowledgedAt.Sub(v.ReportedAt))
-			ackNs[i] = &d
+	}
+	if len(fresh) > 0 {
+		if _, err := tx.CopyFrom(ctx, pgx.Identifier{s.table}, columns, pgx.CopyFromRows(fresh)); err != nil {
+			return fmt.Errorf("%s: copy %d rows: %w", s.table, len(fresh), err)
 		}
-		if len(v.Feedback) > 0 {
-			d := int64(v.Feedback[0].SentAt.Sub(v.ReportedAt))
-			fbNs[i] = &d
+	}
+	if len(known) == 0 {
+		return nil
+	}
+	// One array per column.
+	arrays := make([]any, len(columns))
+	for c := range columns {
+		switch known[0][c].(type) {
+		case uuid.UUID:
+			a := make([]uuid.UUID, len(known))
+			for i, r := range known {
+				a[i] = r[c].(uuid.UUID)
+			}
+			arrays[c] = a
+		case string:
+			a := make([]string, len(known))
+			for i, r := range known {
+				a[i] = r[c].(string)
+			}
+			arrays[c] = a
+		case *string:
+			a := make([]*string, len(known))
+			for i, r := range known {
+				a[i] = r[c].(*string)
+			}
+			arrays[c] = a
+		case int32:
+			a := make([]int32, len(known))
+			for i, r := range known {
+				a[i] = r[c].(int32)
+			}
+			arrays[c] = a
+		case time.Time:
+			a := make([]time.Time, len(known))
+			for i, r := range known {
+				a[i] = r[c].(time.Time)
+			}
+			arrays[c] = a
+		case *int64:
+			a := make([]*int64, len(known))
+			for i, r := range known {
+				a[i] = r[c].(*int64)
+			}
+			arrays[c] = a
+		case *time.Time:
+			a := make([]*time.Time, len(known))
+			for i, r := range known {
+				a[i] = r[c].(*time.Time)
+			}
+			arrays[c] = a
+		case bool:
+			a := make([]bool, len(known))
+			for i, r := range known {
+				a[i] = r[c].(bool)
+			}
+			arrays[c] = a
+		case int64:
+			a := make([]int64, len(known))
+			for i, r := range known {
+				a[i] = r[c].(int64)
+			}
+			arrays[c] = a
+		case []byte:
+			a := make([]string, len(known))
+			for i, r := range known {
+				a[i] = string(r[c].([]byte))
+			}
+			arrays[c] = a
+		default:
+			return fmt.Errorf("%s: column %s: unexpected %T", s.table, columns[c], known[0][c])
 		}
-		if v.Regulatory.Pending() {
-			d := v.Regulatory.DueAt
-			due[i] = &d
-		}
-		escalated[i] = len(v.Escalations) > 0
-		seqs[i] = int64(v.Sequence)
 	}
 	_, err := tx.Exec(ctx, `
-INSERT INTO `+s.table+` (id, organisation, reporter, status, kind, category, harm, harm_rank, reported_at, updated_at,
-    ack_ns, feedback_ns, deadline_due_at, escalated, sequence, doc)
-SELECT u.id, u.organisation, u.reporter, u.status, u.kind, u.category, u.harm, u.harm_rank, u.reported_at, u.updated_at,
-    u.ack_ns, u.feedback_ns, u.deadline_due_at, u.escalated, u.sequence, u.doc::jsonb
+UPDATE `+s.table+` t SET
+    organisation = u.organisation, reporter = u.reporter, status = u.status, kind = u.kind, category = u.category,
+    harm = u.harm, harm_rank = u.harm_rank, reported_at = u.reported_at, updated_at = u.updated_at, ack_ns = u.ack_ns,
+    feedback_ns = u.feedback_ns, deadline_due_at = u.deadline_due_at, escalated = u.escalated, sequence = u.sequence,
+    doc = u.doc::jsonb
 FROM unnest($1::uuid[], $2::text[], $3::text[], $4::text[], $5::text[], $6::text[], $7::text[], $8::int[],
     $9::timestamptz[], $10::timestamptz[], $11::bigint[], $12::bigint[], $13::timestamptz[], $14::bool[], $15::bigint[], $16::text[])
     AS u(id, organisation, reporter, status, kind, category, harm, harm_rank, reported_at, updated_at,
          ack_ns, feedback_ns, deadline_due_at, escalated, sequence, doc)
-ON CONFLICT (id) DO UPDATE SET
-    organisation = EXCLUDED.organisation, reporter = EXCLUDED.reporter, status = EXCLUDED.status,
-    kind = EXCLUDED.kind, category = EXCLUDED.category, harm = EXCLUDED.harm, harm_rank = EXCLUDED.harm_rank,
-    reported_at = EXCLUDED.reported_at, updated_at = EXCLUDED.updated_at, ack_ns = EXCLUDED.ack_ns,
-    feedback_ns = EXCLUDED.feedback_ns, deadline_due_at = EXCLUDED.deadline_due_at, escalated = EXCLUDED.escalated,
-    sequence = EXCLUDED.sequence, doc = EXCLUDED.doc`,
-		ids, orgs, reporters, statuses, kinds, cats, harms, ranks, reported, updated, ackNs, fbNs, due, escalated, seqs, docs)
+WHERE t.id = u.id`, arrays...)
 	if err != nil {
-		return fmt.Errorf("%s: write %d rows: %w", s.table, n, err)
+		return fmt.Errorf("%s: update %d rows: %w", s.table, len(known), err)
 	}
 	return nil
 }
