@@ -127,7 +127,7 @@ func file(client *http.Client, url, token, key, marker string) (outcome, error) 
 }
 
 // TestKill9DuringConcurrentFilings kills the real process with SIGKILL while
-// 500 filings are in flight, restarts it on the same data directory, and
+// 2,000 filings are in flight, restarts it on the same data directory, and
 // checks that every filing that got a 201 is there exactly once, and that a
 // client retrying with its Idempotency-Key never makes a second signal.
 func TestKill9DuringConcurrentFilings(t *testing.T) {
@@ -140,7 +140,7 @@ func TestKill9DuringConcurrentFilings(t *testing.T) {
 	p := startServe(t, bin, dataDir)
 	token := tokenFor(t, bin, dataDir, "--role", "reporter", "--org", "rijnstate", "--subject", "crash-tester")
 
-	const n = 500
+	const n = 2000
 	client := &http.Client{Timeout: 30 * time.Second, Transport: &http.Transport{MaxIdleConnsPerHost: n}}
 	first := make([]outcome, n)
 	var created atomic.Int64
