@@ -1,0 +1,289 @@
+package trends_test
+
+import (
+	"context"
+	"errors"
+	"fmt"
+	"testing"
+	"time"
+
+	"github.com/safesignal/safesignal/domain"
+	"github.com/safesignal/safesignal/projections/trends"
+	"github.com/safesignal/safesignal/projections/trends/synth"
+)
+
+const k = trends.DefaultK
+
+// smallCube is a data set with many small cells: 600 signals over 4
+// regions, 3 organisations each, 32 specialties, 13 categories, 4 kinds
+// and 12 weeks, a tenth rejected, some duplicates and reclassifications.
+func smallCube(t *testing.T) *trends.Memory {
+	t.Helper()
+	l := synth.New()
+	if err := l.Random(synth.Options{Seed: 42, Signals: 600, RejectShare: 0.1, DuplicateShare: 0.05, ReclassifyShare: 0.2}); err != nil {
+		t.Fatal(err)
+	}
+	m := trends.NewMemory()
+	if err := m.Apply(context.Background(), l.Events(), l.Last()); err != nil {
+		t.Fatal(err)
+	}
+	return m
+}
+
+// queries is a spread of queries: every grouping of up to two
+// dimensions, with and without filters and dates.
+func queries() []trends.Query {
+	dims := trends.Dimensions()
+	var groupings [][]trends.Dimension
+	groupings = append(groupings, nil)
+	for i, a := range dims {
+		groupings = append(groupings, []trends.Dimension{a})
+		for _, b := range dims[i+1:] {
+			groupings = append(groupings, []trends.Dimension{a, b})
+		}
+	}
+	filters := []map[trends.Dimension][]string{
+		nil,
+		{trends.DimCategory: {"medication"}},
+		{trends.DimCategory: {"medication", "blood"}},
+		{trends.DimRegion: {"NL-UT"}},
+		{trends.DimRegion: {"NL-UT"}, trends.DimKind: {"near_miss"}},
+		{trends.DimKind: {"near_miss", "harmful_incident"}},
+		{trends.DimOrganisation: {"org-NL-UT-0"}},
+		{trends.DimSpecialty: {"surgery"}},
+		{trends.DimHarm: {"none"}},
+	}
+	from := trends.DayOf(time.Date(2026, 1, 19, 0, 0, 0, 0, time.UTC))
+	to := trends.DayOf(time.Date(2026, 3, 1, 0, 0, 0, 0, time.UTC))
+	var out []trends.Query
+	for _, g := range groupings {
+		for _, f := range filters {
+			for _, period := range []trends.Period{trends.PeriodWeek, trends.PeriodMonth} {
+				out = append(out,
+					trends.Query{GroupBy: g, Filter: f, Basis: trends.BasisOccurred, Period: period},
+					trends.Query{GroupBy: g, Filter: f, Basis: trends.BasisReported, Period: period, From: from, To: to},
+				)
+			}
+		}
+	}
+	return out
+}
+
+func TestProtectNeverShowsSmallCounts(t *testing.T) {
+	t.Parallel()
+	m := smallCube(t)
+	ctx := context.Background()
+	var answered, refused, suppressed int
+	for _, q := range queries() {
+		p, err := trends.Protect(ctx, m, q, k)
+		var re *trends.RefusedError
+		if errors.As(err, &re) {
+			refused++
+			if len(re.Params) == 0 {
+				t.Fatalf("%+v: refusal names no parameter", q)
+			}
+			continue
+		}
+		if err != nil {
+			t.Fatal(err)
+		}
+		answered++
+		if !p.TotalSuppressed && p.Total > 0 && p.Total < k {
+			t.Fatalf("%+v: total %d shown", q, p.Total)
+		}
+		lone := map[string]int{}
+		for _, c := range p.Cells {
+			if c.Suppressed {
+				suppressed++
+				if c.Count != 0 {
+					t.Fatalf("%+v: suppressed cell carries %d", q, c.Count)
+				}
+				for i, v := range c.Key {
+					lone[fmt.Sprint(i, v)]++
+				}
+				if len(c.Key) == 1 {
+					lone["all"]++
+				}
+				if len(c.Key) > 0 && q.GroupBy[0] == trends.DimOrganisation || len(c.Key) > 1 && q.GroupBy[1] == trends.DimOrganisation {
+					t.Fatalf("%+v: suppressed organisation cell listed", q)
+				}
+				continue
+			}
+			if c.Count > 0 && c.Count < k {
+				t.Fatalf("%+v: cell %v shows %d", q, c.Key, c.Count)
+			}
+		}
+		// Complementary suppression: no line (the whole list for one
+		// dimension, a row or a column for two) with a lone suppressed
+		// cell that has other cells.
+		if len(q.GroupBy) == 1 && lone["all"] == 1 && len(p.Cells) > 1 {
+			t.Fatalf("%+v: one suppressed cell alone in the list", q)
+		}
+		if len(q.GroupBy) == 2 && p.Omitted == 0 {
+			for i := range 2 {
+				for _, c := range p.Cells {
+					if !c.Suppressed || lone[fmt.Sprint(i, c.Key[i])] != 1 {
+						continue
+					}
+					for _, o := range p.Cells {
+						if o.Key[i] == c.Key[i] && !o.Suppressed {
+							t.Fatalf("%+v: cell %v is the only suppressed one of its line", q, c.Key)
+						}
+					}
+				}
+			}
+		}
+	}
+	if answered == 0 || refused == 0 || suppressed == 0 {
+		t.Fatalf("the data set does not exercise the rules: %d answered, %d refused, %d suppressed cells", answered, refused, suppressed)
+	}
+	t.Logf("%d answered, %d refused, %d suppressed cells", answered, refused, suppressed)
+}
+
+// TestProtectDifferencing asks pairs of queries that differ by one filter,
+// one filter value or one end period and checks that no group of 1..k−1
+// signals can be had by subtracting one answer from the other.
+func TestProtectDifferencing(t *testing.T) {
+	t.Parallel()
+	m := smallCube(t)
+	ctx := context.Background()
+	pairs := 0
+	for _, q := range queries() {
+		for _, n := range widen(q) {
+			a, errA := trends.Protect(ctx, m, q, k)
+			b, errB := trends.Protect(ctx, m, n, k)
+			if errA != nil || errB != nil {
+				continue
+			}
+			pairs++
+			if !a.TotalSuppressed && !b.TotalSuppressed {
+				if d := b.Total - a.Total; d > 0 && d < k || -d > 0 && -d < k {
+					t.Fatalf("totals %d and %d of\n%+v\n%+v", a.Total, b.Total, q, n)
+				}
+			}
+			shown := map[string]int{}
+			for _, c := range b.Cells {
+				if !c.Suppressed {
+					shown[fmt.Sprint(c.Key)] = c.Count
+				}
+			}
+			for _, c := range a.Cells {
+				o, ok := shown[fmt.Sprint(c.Key)]
+				if c.Suppressed || !ok {
+					continue
+				}
+				if d := o - c.Count; d > 0 && d < k || -d > 0 && -d < k {
+					t.Fatalf("cell %v: %d and %d in\n%+v\n%+v", c.Key, c.Count, o, q, n)
+				}
+			}
+		}
+	}
+	if pairs < 100 {
+		t.Fatalf("only %d answered pairs", pairs)
+	}
+}
+
+// widen returns the queries one filter, one filter value or one end
+// period wider than q, as an attacker would pair them.
+func widen(q trends.Query) []trends.Query {
+	var out []trends.Query
+	for d, vals := range q.Filter {
+		n := q.Clone()
+		delete(n.Filter, d)
+		out = append(out, n)
+		for _, v := range domainValues(d) {
+			n := q.Clone()
+			n.Filter[d] = append(n.Filter[d], v)
+			if len(n.Filter[d]) > len(vals) && !contains(vals, v) {
+				out = append(out, n)
+			}
+		}
+	}
+	if q.From != 0 {
+		n := q
+		n.From -= 7
+		out = append(out, n)
+	}
+	return out
+}
+
+func domainValues(d trends.Dimension) []string {
+	switch d {
+	case trends.DimKind:
+		return strs(domain.Kinds())
+	case trends.DimCategory:
+		return strs(domain.Categories())
+	case trends.DimHarm:
+		return strs(domain.Harms())
+	}
+	return nil
+}
+
+func strs[T ~string](v []T) []string {
+	out := make([]string, len(v))
+	for i, x := range v {
+		out[i] = string(x)
+	}
+	return out
+}
+
+func contains(v []string, s string) bool {
+	for _, x := range v {
+		if x == s {
+			return true
+		}
+	}
+	return false
+}
+
+func TestProtectRefusesSmallPopulations(t *testing.T) {
+	t.Parallel()
+	l := synth.New()
+	for range 20 {
+		if _, err := l.Report(synth.Filing{Category: domain.CategoryMedication}); err != nil {
+			t.Fatal(err)
+		}
+	}
+	for range 3 {
+		if _, err := l.Report(synth.Filing{Category: domain.CategoryBlood}); err != nil {
+			t.Fatal(err)
+		}
+	}
+	m := trends.NewMemory()
+	if err := m.Apply(context.Background(), l.Events(), l.Last()); err != nil {
+		t.Fatal(err)
+	}
+	tests := []struct {
+		name   string
+		filter map[trends.Dimension][]string
+		params []string
+	}{
+		// 3 blood signals: the population itself is small.
+		{"small population", map[trends.Dimension][]string{trends.DimCategory: {"blood"}}, []string{"category"}},
+		// 20 medication signals, but the 23 without the filter differ by 3.
+		{"small complement", map[trends.Dimension][]string{trends.DimCategory: {"medication"}}, []string{"category"}},
+		// medication,blood = 23; without blood 20: the value isolates 3.
+		{"small value", map[trends.Dimension][]string{trends.DimCategory: {"medication", "blood"}, trends.DimRegion: {"NL-UT"}}, []string{"category"}},
+	}
+	for _, tt := range tests {
+		t.Run(tt.name, func(t *testing.T) {
+			t.Parallel()
+			_, err := trends.Protect(context.Background(), m, trends.Query{Filter: tt.filter, Basis: trends.BasisOccurred, Period: trends.PeriodWeek}, k)
+			var re *trends.RefusedError
+			if !errors.As(err, &re) || fmt.Sprint(re.Params) != fmt.Sprint(tt.params) {
+				t.Fatalf("got %v, want a refusal naming %v", err, tt.params)
+			}
+		})
+	}
+	// Unfiltered, grouped by category: blood is suppressed, and as the
+	// only suppressed cell of the list, medication too (the total, 23,
+	// would give it away).
+	p, err := trends.Protect(context.Background(), m, trends.Query{GroupBy: []trends.Dimension{trends.DimCategory}, Basis: trends.BasisOccurred, Period: trends.PeriodWeek}, k)
+	if err != nil {
+		t.Fatal(err)
+	}
+	want := []trends.Cell{{Key: []string{"blood"}, Suppressed: true}, {Key: []string{"medication"}, Suppressed: true}}
+	if fmt.Sprint(p.Cells) != fmt.Sprint(want) || p.Total != 23 {
+		t.Fatalf("got %+v total %d, want %+v total 23", p.Cells, p.Total, want)
+	}
+}
