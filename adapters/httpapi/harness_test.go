@@ -20,6 +20,7 @@ import (
 	"github.com/safesignal/safesignal/eventstore/jstest"
 	"github.com/safesignal/safesignal/projections"
 	"github.com/safesignal/safesignal/projections/signaldetail"
+	"github.com/safesignal/safesignal/projections/trends"
 	"go.uber.org/zap"
 )
 
@@ -76,7 +77,16 @@ func newHarness(t *testing.T) *harness {
 			t.Errorf("runner: %v", err)
 		}
 	}()
-	t.Cleanup(func() { cancel(); <-done })
+	cube := trends.NewMemory()
+	trendRunner := projections.NewRunner(log, reg, cube, projections.RunnerOptions{ConsumerName: "trends_test"}, zap.NewNop())
+	trendsDone := make(chan struct{})
+	go func() {
+		defer close(trendsDone)
+		if err := trendRunner.Run(ctx); err != nil {
+			t.Errorf("trends runner: %v", err)
+		}
+	}()
+	t.Cleanup(func() { cancel(); <-done; <-trendsDone })
 	mx.WatchProjections(runner)
 	mx.WatchJetStream(js, eventstore.DefaultConfig().Stream, "SAFESIGNAL_POISON", "detail_test")
 	api := httpapi.New(httpapi.Deps{
@@ -85,9 +95,15 @@ func newHarness(t *testing.T) *harness {
 		Signals:  detail,
 		Verifier: issuer.Verifier(),
 		Audit:    trail,
-		WaitFor:  runner.WaitFor,
+		Trends:   cube,
+		WaitFor: func(ctx context.Context, seq uint64) error {
+			if err := runner.WaitFor(ctx, seq); err != nil {
+				return err
+			}
+			return trendRunner.WaitFor(ctx, seq)
+		},
 		Ready: func(context.Context) error {
-			if !runner.Ready() {
+			if !runner.Ready() || !trendRunner.Ready() {
 				return context.DeadlineExceeded
 			}
 			return nil

@@ -27,6 +27,7 @@ import (
 	"github.com/safesignal/safesignal/eventstore"
 	"github.com/safesignal/safesignal/projections"
 	"github.com/safesignal/safesignal/projections/signaldetail"
+	"github.com/safesignal/safesignal/projections/trends"
 	"go.uber.org/zap"
 )
 
@@ -45,6 +46,7 @@ type serveConfig struct {
 	oidc            auth.OIDCConfig
 	oidcRoleMap     string
 	policiesFile    string
+	trendsK         int
 }
 
 func serve(ctx context.Context, args []string, stderr io.Writer) error {
@@ -69,6 +71,7 @@ func serve(ctx context.Context, args []string, stderr io.Writer) error {
 	allowLocal := fs.Bool("allow-local-issuer", false, "in production mode, accept the local issuer anyway (single-node installations)")
 	rateLimit := fs.Float64("rate-limit", 20, "requests per second one identity may make, sustained")
 	rateBurst := fs.Int("rate-burst", 40, "requests one identity may make in a burst")
+	fs.IntVar(&cfg.trendsK, "trends-k", trends.DefaultK, "disclosure threshold of the trend views: counts below it are never shown")
 	if err := fs.Parse(args); err != nil {
 		return err
 	}
@@ -156,9 +159,13 @@ func runServer(ctx context.Context, cfg serveConfig, logger *zap.Logger) error {
 	// the server drops an hour after this process is gone.
 	instance := instanceID()
 	detail := signaldetail.NewMemory()
+	cube := trends.NewMemory()
 	runners := []*projections.Runner{
 		projections.NewRunner(log, codec, detail, projections.RunnerOptions{
 			ConsumerName: detail.Name() + "_" + instance, InactiveThreshold: time.Hour, BatchSize: 500,
+		}, logger),
+		projections.NewRunner(log, codec, cube, projections.RunnerOptions{
+			ConsumerName: cube.Name() + "_" + instance, InactiveThreshold: time.Hour, BatchSize: 500,
 		}, logger),
 	}
 
@@ -230,6 +237,8 @@ func runServer(ctx context.Context, cfg serveConfig, logger *zap.Logger) error {
 		Metrics:  mx,
 		Commands: cmds,
 		Signals:  detail,
+		Trends:   cube,
+		TrendsK:  cfg.trendsK,
 		Verifier: verifier,
 		Audit:    trail,
 		WaitFor: func(ctx context.Context, seq uint64) error {
