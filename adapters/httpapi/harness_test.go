@@ -21,6 +21,7 @@ import (
 	"github.com/safesignal/safesignal/projections"
 	"github.com/safesignal/safesignal/projections/signaldetail"
 	"github.com/safesignal/safesignal/projections/trends"
+	"github.com/safesignal/safesignal/projections/trends/detect"
 	"go.uber.org/zap"
 )
 
@@ -78,32 +79,47 @@ func newHarness(t *testing.T) *harness {
 		}
 	}()
 	cube := trends.NewMemory()
-	trendRunner := projections.NewRunner(log, reg, cube, projections.RunnerOptions{ConsumerName: "trends_test"}, zap.NewNop())
-	trendsDone := make(chan struct{})
-	go func() {
-		defer close(trendsDone)
-		if err := trendRunner.Run(ctx); err != nil {
-			t.Errorf("trends runner: %v", err)
+	detector := detect.New(detect.Options{})
+	var sideRunners []*projections.Runner
+	var sideDone []chan struct{}
+	for _, p := range []projections.Projection{cube, detector} {
+		r := projections.NewRunner(log, reg, p, projections.RunnerOptions{ConsumerName: p.Name() + "_test"}, zap.NewNop())
+		d := make(chan struct{})
+		go func() {
+			defer close(d)
+			if err := r.Run(ctx); err != nil {
+				t.Errorf("%s runner: %v", p.Name(), err)
+			}
+		}()
+		sideRunners, sideDone = append(sideRunners, r), append(sideDone, d)
+	}
+	t.Cleanup(func() {
+		cancel()
+		<-done
+		for _, d := range sideDone {
+			<-d
 		}
-	}()
-	t.Cleanup(func() { cancel(); <-done; <-trendsDone })
+	})
 	mx.WatchProjections(runner)
 	mx.WatchJetStream(js, eventstore.DefaultConfig().Stream, "SAFESIGNAL_POISON", "detail_test")
 	api := httpapi.New(httpapi.Deps{
-		Metrics:  mx,
-		Commands: cmds,
-		Signals:  detail,
-		Verifier: issuer.Verifier(),
-		Audit:    trail,
-		Trends:   cube,
+		Metrics:      mx,
+		Commands:     cmds,
+		Signals:      detail,
+		Verifier:     issuer.Verifier(),
+		Audit:        trail,
+		Trends:       cube,
+		TrendSignals: detector,
 		WaitFor: func(ctx context.Context, seq uint64) error {
-			if err := runner.WaitFor(ctx, seq); err != nil {
-				return err
+			for _, r := range append([]*projections.Runner{runner}, sideRunners...) {
+				if err := r.WaitFor(ctx, seq); err != nil {
+					return err
+				}
 			}
-			return trendRunner.WaitFor(ctx, seq)
+			return nil
 		},
 		Ready: func(context.Context) error {
-			if !runner.Ready() || !trendRunner.Ready() {
+			if !runner.Ready() || !sideRunners[0].Ready() || !sideRunners[1].Ready() {
 				return context.DeadlineExceeded
 			}
 			return nil

@@ -21,6 +21,7 @@ import (
 	"github.com/safesignal/safesignal/adapters/metrics"
 	"github.com/safesignal/safesignal/projections/signaldetail"
 	"github.com/safesignal/safesignal/projections/trends"
+	"github.com/safesignal/safesignal/projections/trends/detect"
 	"go.uber.org/zap"
 )
 
@@ -46,6 +47,9 @@ type Deps struct {
 	Metrics *metrics.Metrics
 	// Trends, when set, serves the national trend views.
 	Trends trends.Store
+	// TrendSignals, when set, serves the policy inbox of detected trend
+	// signals.
+	TrendSignals detect.Store
 	// TrendsK is the disclosure threshold: counts 1..TrendsK−1 are never
 	// shown (default trends.DefaultK).
 	TrendsK int
@@ -126,6 +130,7 @@ func (s *Server) Routes() []Route {
 		// safety officers, whose work is their own organisation's signals
 		// (the triage board and service levels), nor colleagues.
 		{Method: http.MethodGet, Pattern: "/api/v1/trends", Roles: policy, handler: s.getTrends},
+		{Method: http.MethodGet, Pattern: "/api/v1/trends/signals", Roles: policy, handler: s.getTrendSignals},
 	}
 	for _, c := range commandSpecs() {
 		routes = append(routes, Route{Method: http.MethodPost, Pattern: "/api/v1/signals/{id}/" + c.name, Roles: c.roles, handler: s.runCommand(c)})

@@ -12,6 +12,8 @@ import (
 
 	"github.com/safesignal/safesignal/domain"
 	"github.com/safesignal/safesignal/projections/trends"
+	"github.com/safesignal/safesignal/projections/trends/detect"
+	"github.com/safesignal/safesignal/projections/trends/stats"
 	"go.uber.org/zap"
 )
 
@@ -255,4 +257,79 @@ func writeTrendsCSV(w http.ResponseWriter, p trends.Protected) {
 		_ = cw.Write(row)
 	}
 	cw.Flush()
+}
+
+// trendSignalView is a detected signal as the policy inbox shows it: a
+// weekly count or a table cell of 1..k−1 is null, and a table with such a
+// cell is withheld with its measures (from PRR and the margins the cell
+// could be worked out).
+type trendSignalView struct {
+	Key        string          `json:"key"`
+	Rule       string          `json:"rule"`
+	Category   string          `json:"category"`
+	Specialty  string          `json:"specialty,omitempty"`
+	Direction  string          `json:"direction,omitempty"`
+	From       string          `json:"from"`
+	To         string          `json:"to"`
+	Points     []*int          `json:"points,omitempty"`
+	Limits     *stats.Limits   `json:"limits,omitempty"`
+	Table      *stats.Table    `json:"table,omitempty"`
+	Measures   *stats.Measures `json:"measures,omitempty"`
+	Withheld   bool            `json:"withheld,omitempty"`
+	DetectedAt time.Time       `json:"detectedAt"`
+}
+
+func trendSignalViewOf(s detect.Signal, k int) trendSignalView {
+	v := trendSignalView{
+		Key: s.Key, Rule: string(s.Rule), Category: string(s.Series.Category), Specialty: string(s.Series.Specialty),
+		Direction: string(s.Dir), From: s.From.Format(time.DateOnly), To: s.To.Format(time.DateOnly),
+		Limits: s.Limits, DetectedAt: s.DetectedAt,
+	}
+	for _, p := range s.Points {
+		if p > 0 && p < k {
+			v.Points = append(v.Points, nil)
+			continue
+		}
+		v.Points = append(v.Points, &p)
+	}
+	if t := s.Table; t != nil {
+		if slices.ContainsFunc([]int{t.A, t.B, t.C, t.D}, func(n int) bool { return n > 0 && n < k }) {
+			v.Withheld = true
+		} else {
+			v.Table, v.Measures = s.Table, s.Measures
+		}
+	}
+	return v
+}
+
+// getTrendSignals answers GET /api/v1/trends/signals: the policy inbox of
+// detected trend signals, newest first.
+func (s *Server) getTrendSignals(w http.ResponseWriter, r *http.Request) {
+	if prob := knownParams(r.URL.Query()); prob != nil {
+		writeProblem(w, r, prob)
+		return
+	}
+	if s.deps.TrendSignals == nil {
+		writeProblem(w, r, newProblem(http.StatusNotFound, "not-found", "Not found", "trend signal detection is not enabled"))
+		return
+	}
+	if prob := s.record(r, actionTrendsRead, ""); prob != nil {
+		writeProblem(w, r, prob)
+		return
+	}
+	sigs, err := s.deps.TrendSignals.Signals(r.Context())
+	if err != nil {
+		s.deps.Logger.Error("trend signals", zap.Error(err), zap.String("correlationId", correlationID(r.Context())))
+		writeProblem(w, r, newProblem(http.StatusServiceUnavailable, "unavailable", "Trends unavailable", "the trend signals could not be read; try again"))
+		return
+	}
+	k := s.deps.TrendsK
+	if k < 2 {
+		k = trends.DefaultK
+	}
+	out := make([]trendSignalView, 0, len(sigs))
+	for _, sig := range sigs {
+		out = append(out, trendSignalViewOf(sig, k))
+	}
+	writeJSON(w, http.StatusOK, map[string]any{"k": k, "signals": out})
 }

@@ -17,7 +17,9 @@ import (
 	"github.com/safesignal/safesignal/adapters/auth"
 	"github.com/safesignal/safesignal/adapters/httpapi"
 	"github.com/safesignal/safesignal/domain"
+	"github.com/safesignal/safesignal/projections"
 	"github.com/safesignal/safesignal/projections/trends"
+	"github.com/safesignal/safesignal/projections/trends/detect"
 	"github.com/safesignal/safesignal/projections/trends/synth"
 	"go.uber.org/zap"
 )
@@ -45,14 +47,17 @@ func newTrendServer(t *testing.T, fill func(l *synth.Log) error) *trendServer {
 		t.Fatal(err)
 	}
 	cube := trends.NewMemory()
-	if err := cube.Apply(context.Background(), l.Events(), l.Last()); err != nil {
-		t.Fatal(err)
+	detector := detect.New(detect.Options{})
+	for _, p := range []projections.Projection{cube, detector} {
+		if err := p.Apply(context.Background(), l.Events(), l.Last()); err != nil {
+			t.Fatal(err)
+		}
 	}
 	issuer, err := auth.LoadOrCreateLocalIssuer(t.TempDir())
 	if err != nil {
 		t.Fatal(err)
 	}
-	api := httpapi.New(httpapi.Deps{Verifier: issuer.Verifier(), Audit: nopAudit{}, Trends: cube, Logger: zap.NewNop(),
+	api := httpapi.New(httpapi.Deps{Verifier: issuer.Verifier(), Audit: nopAudit{}, Trends: cube, TrendSignals: detector, Logger: zap.NewNop(),
 		RateLimit: httpapi.RateLimit{PerSecond: 10_000, Burst: 10_000}})
 	ts := httptest.NewServer(api)
 	t.Cleanup(ts.Close)
@@ -65,7 +70,12 @@ func newTrendServer(t *testing.T, fill func(l *synth.Log) error) *trendServer {
 
 func (s *trendServer) get(query string, accept string) response {
 	s.t.Helper()
-	req, err := http.NewRequest(http.MethodGet, s.url+"/api/v1/trends?"+query, nil)
+	return s.getPath("/api/v1/trends?"+query, accept)
+}
+
+func (s *trendServer) getPath(path string, accept string) response {
+	s.t.Helper()
+	req, err := http.NewRequest(http.MethodGet, s.url+path, nil)
 	if err != nil {
 		s.t.Fatal(err)
 	}
@@ -280,5 +290,71 @@ func TestTrendsAdversarial(t *testing.T) {
 	}
 	if answered == 0 || refused == 0 {
 		t.Fatalf("%d answered, %d refused", answered, refused)
+	}
+}
+
+// TestTrendSignalsInbox files 30 weeks of 10 medication signals a week in
+// anaesthesiology with 30 in week 25, and 3 a week of blood in surgery;
+// the inbox shows the spike, and no weekly count of 1..4.
+func TestTrendSignalsInbox(t *testing.T) {
+	t.Parallel()
+	monday := time.Date(2026, 1, 5, 0, 0, 0, 0, time.UTC)
+	s := newTrendServer(t, func(l *synth.Log) error {
+		for w := range 31 {
+			n, small := 10, 3
+			switch w {
+			case 25:
+				n = 30
+			case 30:
+				n, small = 1, 0
+			}
+			for i := range n + small {
+				f := synth.Filing{Category: domain.CategoryMedication, ReportedAt: monday.AddDate(0, 0, 7*w).Add(time.Duration(i) * time.Minute)}
+				if i >= n {
+					f.Category, f.Specialty = domain.CategoryBlood, "surgery"
+				}
+				if _, err := l.Report(f); err != nil {
+					return err
+				}
+			}
+		}
+		return nil
+	})
+	r := s.getPath("/api/v1/trends/signals", "")
+	if r.status != http.StatusOK {
+		t.Fatalf("%d %s", r.status, r.body)
+	}
+	var body struct {
+		K       int `json:"k"`
+		Signals []struct {
+			Key       string `json:"key"`
+			Rule      string `json:"rule"`
+			Category  string `json:"category"`
+			Specialty string `json:"specialty"`
+			From      string `json:"from"`
+			Points    []*int `json:"points"`
+		} `json:"signals"`
+	}
+	r.json(t, &body)
+	found := false
+	for _, sig := range body.Signals {
+		for _, p := range sig.Points {
+			if p != nil && *p > 0 && *p < body.K {
+				t.Fatalf("signal %s shows a count of %d", sig.Key, *p)
+			}
+		}
+		if sig.Rule == "outside_limits" && sig.Category == "medication" && sig.Specialty == "anaesthesiology" &&
+			sig.From == "2026-06-29" && len(sig.Points) == 1 && *sig.Points[0] == 30 {
+			found = true
+		}
+	}
+	if !found {
+		t.Fatalf("no outside_limits signal for week 25 (2026-06-29): %s", r.body)
+	}
+	if strings.Contains(string(r.body), synth.Secret) || strings.Contains(string(r.body), synth.Reporter) {
+		t.Fatalf("inbox shows free text or a reporter: %s", r.body)
+	}
+	if r := s.getPath("/api/v1/trends/signals?all=true", ""); r.status != http.StatusBadRequest {
+		t.Fatalf("unknown parameter: %d", r.status)
 	}
 }

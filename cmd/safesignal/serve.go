@@ -28,6 +28,7 @@ import (
 	"github.com/safesignal/safesignal/projections"
 	"github.com/safesignal/safesignal/projections/signaldetail"
 	"github.com/safesignal/safesignal/projections/trends"
+	"github.com/safesignal/safesignal/projections/trends/detect"
 	"go.uber.org/zap"
 )
 
@@ -159,13 +160,16 @@ func runServer(ctx context.Context, cfg serveConfig, logger *zap.Logger) error {
 	// the server drops an hour after this process is gone.
 	instance := instanceID()
 	detail := signaldetail.NewMemory()
-	cube := trends.NewMemory()
+	cube, detector := trends.NewMemory(), detect.New(detect.Options{})
 	runners := []*projections.Runner{
 		projections.NewRunner(log, codec, detail, projections.RunnerOptions{
 			ConsumerName: detail.Name() + "_" + instance, InactiveThreshold: time.Hour, BatchSize: 500,
 		}, logger),
 		projections.NewRunner(log, codec, cube, projections.RunnerOptions{
 			ConsumerName: cube.Name() + "_" + instance, InactiveThreshold: time.Hour, BatchSize: 500,
+		}, logger),
+		projections.NewRunner(log, codec, detector, projections.RunnerOptions{
+			ConsumerName: detector.Name() + "_" + instance, InactiveThreshold: time.Hour, BatchSize: 500,
 		}, logger),
 	}
 
@@ -237,8 +241,6 @@ func runServer(ctx context.Context, cfg serveConfig, logger *zap.Logger) error {
 		Metrics:  mx,
 		Commands: cmds,
 		Signals:  detail,
-		Trends:   cube,
-		TrendsK:  cfg.trendsK,
 		Verifier: verifier,
 		Audit:    trail,
 		WaitFor: func(ctx context.Context, seq uint64) error {
@@ -265,6 +267,8 @@ func runServer(ctx context.Context, cfg serveConfig, logger *zap.Logger) error {
 		},
 		Logger:    logger,
 		RateLimit: httpapi.RateLimit{PerSecond: cfg.rateLimit, Burst: cfg.rateBurst},
+
+		Trends: cube, TrendSignals: detector, TrendsK: cfg.trendsK,
 	})
 	ln, err := net.Listen("tcp", cfg.httpAddr)
 	if err != nil {
