@@ -358,3 +358,59 @@ func TestTrendSignalsInbox(t *testing.T) {
 		t.Fatalf("unknown parameter: %d", r.status)
 	}
 }
+
+// TestTrendsThroughTheLog files signals through the API on a real
+// JetStream, reclassifies and rejects some, and reads the counts back as
+// a policy analyst: the cube is fed by its own runner from the log.
+func TestTrendsThroughTheLog(t *testing.T) {
+	t.Parallel()
+	h := newHarness(t)
+	alice := h.token(reporter("alice", "umc-utrecht"))
+	officer := h.token(auth.Principal{Subject: "olga", Role: auth.RoleSafetyOfficer, Organisation: "umc-utrecht"})
+	var ids []string
+	for range 12 {
+		res := h.do(http.MethodPost, "/api/v1/signals", alice, mustJSON(t, validBody()), nil)
+		if res.status != http.StatusCreated {
+			t.Fatalf("file: %d %s", res.status, res.body)
+		}
+		ids = append(ids, strings.TrimPrefix(res.header.Get("Location"), "/api/v1/signals/"))
+	}
+	// Five move from medication to medical_device; one is rejected.
+	for i, id := range ids[:6] {
+		if r := h.do(http.MethodPost, "/api/v1/signals/"+id+"/acknowledge", officer, nil, map[string]string{"If-Match": `"1"`}); r.status != http.StatusOK {
+			t.Fatalf("acknowledge: %d %s", r.status, r.body)
+		}
+		if i == 5 {
+			if r := h.do(http.MethodPost, "/api/v1/signals/"+id+"/reject", officer, []byte(`{"reason":"test"}`), map[string]string{"If-Match": `"2"`}); r.status != http.StatusOK {
+				t.Fatalf("reject: %d %s", r.status, r.body)
+			}
+			continue
+		}
+		body := `{"kind":"near_miss","category":"medical_device","harm":"none"}`
+		if r := h.do(http.MethodPost, "/api/v1/signals/"+id+"/classify", officer, []byte(body), map[string]string{"If-Match": `"2"`}); r.status != http.StatusOK {
+			t.Fatalf("classify: %d %s", r.status, r.body)
+		}
+	}
+	pia := h.token(auth.Principal{Subject: "pia", Role: auth.RolePolicyAnalyst, Region: "NL-UT"})
+	r := h.do(http.MethodGet, "/api/v1/trends?groupBy=category", pia, nil, nil)
+	if r.status != http.StatusOK {
+		t.Fatalf("%d %s", r.status, r.body)
+	}
+	var body struct {
+		Total int              `json:"total"`
+		Cells []map[string]any `json:"cells"`
+	}
+	r.json(t, &body)
+	got, _ := json.Marshal(body.Cells)
+	if want := `[{"category":"medical_device","count":5},{"category":"medication","count":6}]`; string(got) != want || body.Total != 11 {
+		t.Fatalf("got total %d cells %s, want 11 and %s", body.Total, got, want)
+	}
+	for _, id := range ids {
+		if strings.Contains(string(r.body), id) {
+			t.Fatal("the answer names a signal")
+		}
+	}
+	if r := h.do(http.MethodGet, "/api/v1/trends", alice, nil, nil); r.status != http.StatusForbidden {
+		t.Fatalf("a reporter reads trends: %d", r.status)
+	}
+}

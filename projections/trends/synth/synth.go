@@ -215,17 +215,14 @@ func (l *Log) Random(o Options) error {
 	}
 	ids := l.ids
 	later := o.Start.AddDate(0, 0, o.Weeks*7+1)
-	for _, id := range ids {
+	for i, id := range ids {
 		x := r.Float64()
 		var err error
 		switch {
 		case x < o.RejectShare:
 			err = l.Reject(id, later)
-		case x < o.RejectShare+o.DuplicateShare:
-			err = l.Duplicate(id, ids[0], later)
-			if id == ids[0] {
-				err = nil
-			}
+		case x < o.RejectShare+o.DuplicateShare && len(ids) > 1:
+			err = l.Duplicate(id, ids[(i+1)%len(ids)], later)
 		case x < o.RejectShare+o.DuplicateShare+o.ReclassifyShare:
 			s := l.state[id]
 			err = l.Classify(id, s.Kind, o.Categories[r.IntN(len(o.Categories))], s.Harm, later)
