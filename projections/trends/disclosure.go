@@ -3,6 +3,7 @@ package trends
 import (
 	"context"
 	"fmt"
+	"maps"
 	"slices"
 	"strings"
 )
@@ -56,10 +57,9 @@ type neighbour struct {
 
 // neighbours lists the queries that differ from q by one filter or one
 // period: without each filter, without each value of a filter with
-// several, without the first or the last period of a bounded range, and
-// as of one period earlier.
-// What separates q from each is a group an attacker could isolate by
-// differencing the two answers.
+// several, and as of one period earlier. What separates q from each is a
+// group an attacker could isolate by differencing the two answers. Date
+// ranges are checked by dateEdges.
 func neighbours(q Query) []neighbour {
 	var out []neighbour
 	for _, d := range FilterDimensions() {
@@ -77,16 +77,6 @@ func neighbours(q Query) []neighbour {
 				out = append(out, neighbour{param: string(d), q: n})
 			}
 		}
-	}
-	if q.From != 0 {
-		n := q.Clone()
-		n.From = PeriodEnd(q.Period, q.From) + 1
-		out = append(out, neighbour{param: "from", q: n})
-	}
-	if q.To != 0 {
-		n := q.Clone()
-		n.To = PeriodStart(q.Period, q.To) - 1
-		out = append(out, neighbour{param: "to", q: n})
 	}
 	if q.AsOf != 0 {
 		n := q.Clone()
@@ -116,11 +106,13 @@ func Coarsen(q Query) Query {
 //
 //  1. dates are widened to whole periods (Coarsen);
 //  2. a query whose population is 1..k−1, or whose population differs
-//     by 1..k−1 from a neighbour (one filter, one filter value or one end
-//     period less), is refused with a RefusedError naming the parameter;
+//     by 1..k−1 from a neighbour (one filter, one filter value or asOf one
+//     period less), or from the same query with its date range widened by
+//     any number of whole periods at either end or both, is refused with a
+//     RefusedError naming the parameter;
 //  3. a cell with a count of 1..k−1 is suppressed (primary), and so is a
 //     cell whose count differs by 1..k−1 from the same cell of a
-//     neighbour (differencing);
+//     neighbour or of a widened date range (differencing);
 //  4. complementary suppression: every row and column of the table (whose
 //     margins other queries show) with exactly one suppressed cell gets
 //     its smallest other cell suppressed too, until none is left alone;
@@ -168,6 +160,20 @@ func Protect(ctx context.Context, s Store, q Query, k int) (Protected, error) {
 			}
 		}
 	}
+	edges, totalEdge, err := dateEdges(ctx, s, q, k)
+	if err != nil {
+		return Protected{}, err
+	}
+	if totalEdge {
+		for _, p := range []string{"from", "to"} {
+			if (p == "from" && q.From != 0 || p == "to" && q.To != 0) && !slices.Contains(refused, p) {
+				refused = append(refused, p)
+			}
+		}
+	}
+	for id := range edges {
+		suppressed[id] = true
+	}
 	if len(refused) > 0 {
 		return Protected{}, &RefusedError{Params: refused, K: k}
 	}
@@ -190,6 +196,97 @@ func Protect(ctx context.Context, s Store, q Query, k int) (Protected, error) {
 		p.Cells = append(p.Cells, Cell{Key: r.Key, Suppressed: true})
 	}
 	return p, nil
+}
+
+// dateEdges looks outside a bounded date range: for the total and for
+// every cell (unless the query groups by period, where a cell is one
+// period), it adds up the whole periods just before From and just after To,
+// nearest first, and reports whether any widening — some periods before,
+// some after, or both — adds 1..k−1 signals. Such a range is one an
+// attacker could difference against a wider one. The returned set holds
+// the key ids of the cells to suppress.
+func dateEdges(ctx context.Context, s Store, q Query, k int) (map[string]bool, bool, error) {
+	if q.From == 0 && q.To == 0 {
+		return nil, false, nil
+	}
+	wide := q.Clone()
+	wide.From, wide.To = 0, 0
+	byPeriod := !slices.Contains(q.GroupBy, DimPeriod)
+	if byPeriod {
+		wide.GroupBy = append(wide.GroupBy, DimPeriod)
+	}
+	res, err := s.Query(ctx, wide)
+	if err != nil {
+		return nil, false, fmt.Errorf("trends query (dates widened): %w", err)
+	}
+	first, last := PeriodLabel(q.Period, q.From), PeriodLabel(q.Period, q.To)
+	periodAt := slices.Index(wide.GroupBy, DimPeriod)
+	type edges struct {
+		before, after map[string]int // period label → count
+	}
+	cells := map[string]*edges{}
+	total := &edges{before: map[string]int{}, after: map[string]int{}}
+	for _, r := range res.Rows {
+		label := r.Key[periodAt]
+		var side func(e *edges) map[string]int
+		switch {
+		case q.From != 0 && label < first:
+			side = func(e *edges) map[string]int { return e.before }
+		case q.To != 0 && label > last:
+			side = func(e *edges) map[string]int { return e.after }
+		default:
+			continue
+		}
+		side(total)[label] += r.Count
+		if !byPeriod {
+			continue
+		}
+		id := keyID(r.Key[:len(r.Key)-1])
+		e := cells[id]
+		if e == nil {
+			e = &edges{before: map[string]int{}, after: map[string]int{}}
+			cells[id] = e
+		}
+		side(e)[label] += r.Count
+	}
+	out := map[string]bool{}
+	for id, e := range cells {
+		if widenSmall(e.before, e.after, k) {
+			out[id] = true
+		}
+	}
+	return out, widenSmall(total.before, total.after, k), nil
+}
+
+// widenSmall reports whether some periods of before (taken from the
+// latest back) plus some of after (from the earliest on), not none of
+// both, add up to 1..k−1. Counts are never negative, so only running sums
+// below k matter: at most k of each side.
+func widenSmall(before, after map[string]int, k int) bool {
+	sums := func(m map[string]int, latestFirst bool) []int {
+		labels := slices.Sorted(maps.Keys(m))
+		if latestFirst {
+			slices.Reverse(labels)
+		}
+		out := []int{0}
+		sum := 0
+		for _, l := range labels {
+			sum += m[l]
+			if sum >= k {
+				break
+			}
+			out = append(out, sum)
+		}
+		return out
+	}
+	for _, b := range sums(before, true) {
+		for _, a := range sums(after, false) {
+			if n := a + b; n > 0 && n < k {
+				return true
+			}
+		}
+	}
+	return false
 }
 
 // complement suppresses, in every line of the table (the whole list for

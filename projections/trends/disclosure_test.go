@@ -199,9 +199,20 @@ func widen(q trends.Query) []trends.Query {
 			}
 		}
 	}
+	// Date ranges widened by one to four weeks at either end or both.
 	if q.From != 0 {
+		for i := 1; i <= 4; i++ {
+			n := q
+			n.From -= trends.Day(7 * i)
+			out = append(out, n)
+			n.To += trends.Day(7 * i)
+			out = append(out, n)
+			n = q
+			n.To += trends.Day(7 * i)
+			out = append(out, n)
+		}
 		n := q
-		n.From -= 7
+		n.From, n.To = 0, 0
 		out = append(out, n)
 	}
 	return out
@@ -285,5 +296,65 @@ func TestProtectRefusesSmallPopulations(t *testing.T) {
 	want := []trends.Cell{{Key: []string{"blood"}, Suppressed: true}, {Key: []string{"medication"}, Suppressed: true}}
 	if fmt.Sprint(p.Cells) != fmt.Sprint(want) || p.Total != 23 {
 		t.Fatalf("got %+v total %d, want %+v total 23", p.Cells, p.Total, want)
+	}
+}
+
+// TestProtectDateRanges: 2 signals in ISO week 13, 20 in week 14 and 3 in
+// week 16. A range starting in week 14 differs from one starting in week
+// 13 (or open) by 2; a range ending in week 14 or 15 differs from one
+// ending in week 16 by 3, and both together by 5 (allowed).
+func TestProtectDateRanges(t *testing.T) {
+	t.Parallel()
+	l := synth.New()
+	file := func(n int, at time.Time) {
+		for range n {
+			if _, err := l.Report(synth.Filing{ReportedAt: at}); err != nil {
+				t.Fatal(err)
+			}
+		}
+	}
+	file(2, time.Date(2026, 3, 25, 9, 0, 0, 0, time.UTC)) // W13
+	file(20, time.Date(2026, 4, 1, 9, 0, 0, 0, time.UTC)) // W14
+	file(3, time.Date(2026, 4, 15, 9, 0, 0, 0, time.UTC)) // W16
+	m := trends.NewMemory()
+	if err := m.Apply(context.Background(), l.Events(), l.Last()); err != nil {
+		t.Fatal(err)
+	}
+	day := func(m time.Month, d int) trends.Day { return trends.DayOf(time.Date(2026, m, d, 0, 0, 0, 0, time.UTC)) }
+	tests := []struct {
+		name     string
+		from, to trends.Day
+		refused  []string
+	}{
+		{"open", 0, 0, nil},
+		{"from week 13", day(3, 23), 0, nil},
+		{"from week 14: week 13 holds 2", day(3, 30), 0, []string{"from"}},
+		{"from week 14 (mid-week, widened)", day(4, 2), 0, []string{"from"}},
+		{"to week 15: week 16 holds 3", 0, day(4, 12), []string{"to"}},
+		{"to week 16", 0, day(4, 19), nil},
+		// Weeks 13 and 16 are outside; widening at both ends adds 2, 3
+		// or 5: 2 and 3 are small.
+		{"weeks 14 to 15", day(3, 30), day(4, 12), []string{"from", "to"}},
+	}
+	for _, tt := range tests {
+		t.Run(tt.name, func(t *testing.T) {
+			t.Parallel()
+			_, err := trends.Protect(context.Background(), m, trends.Query{From: tt.from, To: tt.to, Basis: trends.BasisReported, Period: trends.PeriodWeek}, k)
+			var re *trends.RefusedError
+			switch {
+			case tt.refused == nil && err != nil:
+				t.Fatalf("refused: %v", err)
+			case tt.refused != nil && (!errors.As(err, &re) || fmt.Sprint(re.Params) != fmt.Sprint(tt.refused)):
+				t.Fatalf("got %v, want a refusal naming %v", err, tt.refused)
+			}
+		})
+	}
+	// Grouped by category (one cell), a range from week 14 on is refused
+	// as a whole; grouped by period, it would be too (the total is the
+	// same) — cells of a period grouping are whole periods and need no
+	// edge check of their own.
+	_, err := trends.Protect(context.Background(), m, trends.Query{From: day(3, 30), GroupBy: []trends.Dimension{trends.DimPeriod}, Basis: trends.BasisReported, Period: trends.PeriodWeek}, k)
+	if err == nil {
+		t.Fatal("a range one small week short of the data was answered")
 	}
 }
