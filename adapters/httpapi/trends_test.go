@@ -414,3 +414,23 @@ func TestTrendsThroughTheLog(t *testing.T) {
 		t.Fatalf("a reporter reads trends: %d", r.status)
 	}
 }
+
+// TestTrendRoutesAdmitPolicyStaff pins the access decision for the trend
+// views: policy analysts and admins, nobody else.
+func TestTrendRoutesAdmitPolicyStaff(t *testing.T) {
+	t.Parallel()
+	want := []auth.Role{auth.RolePolicyAnalyst, auth.RoleAdmin}
+	seen := 0
+	for _, rt := range httpapi.New(httpapi.Deps{}).Routes() {
+		if !strings.HasPrefix(rt.Pattern, "/api/v1/trends") {
+			continue
+		}
+		seen++
+		if rt.Public || fmt.Sprint(rt.Roles) != fmt.Sprint(want) {
+			t.Errorf("%s %s admits %v (public %v), want %v", rt.Method, rt.Pattern, rt.Roles, rt.Public, want)
+		}
+	}
+	if seen != 2 {
+		t.Fatalf("%d trend routes, want 2", seen)
+	}
+}
