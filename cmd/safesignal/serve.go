@@ -24,6 +24,7 @@ import (
 	"github.com/safesignal/safesignal/adapters/metrics"
 	"github.com/safesignal/safesignal/adapters/natsserver"
 	"github.com/safesignal/safesignal/adapters/policies"
+	"github.com/safesignal/safesignal/adapters/trendsignals"
 	"github.com/safesignal/safesignal/eventstore"
 	"github.com/safesignal/safesignal/projections"
 	"github.com/safesignal/safesignal/projections/signaldetail"
@@ -186,6 +187,12 @@ func runServer(ctx context.Context, cfg serveConfig, logger *zap.Logger) error {
 			}
 		}()
 	}
+	// Detected trend signals go to the log as TrendSignalDetected, once each.
+	wg.Add(1)
+	go func() {
+		defer wg.Done()
+		_ = trendsignals.New(log, codec, detector, logger).Run(runCtx, 30*time.Second)
+	}()
 
 	var policyConsumers []string
 	if cfg.policiesFile != "" {
