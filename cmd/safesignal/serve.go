@@ -73,13 +73,14 @@ func serve(ctx context.Context, args []string, stderr io.Writer) error {
 	allowLocal := fs.Bool("allow-local-issuer", false, "in production mode, accept the local issuer anyway (single-node installations)")
 	rateLimit := fs.Float64("rate-limit", 20, "requests per second one identity may make, sustained")
 	rateBurst := fs.Int("rate-burst", 40, "requests one identity may make in a burst")
-	fs.IntVar(&cfg.trendsK, "trends-k", trends.DefaultK, "disclosure threshold of the trend views: counts below it are never shown")
+	trendsK := fs.Int("trends-k", trends.DefaultK, "disclosure threshold of the trend views: counts below it are never shown")
 	if err := fs.Parse(args); err != nil {
 		return err
 	}
 	cfg.shutdownTimeout = *shutdownTimeout
 	cfg.rateLimit, cfg.rateBurst = *rateLimit, *rateBurst
 	cfg.production, cfg.allowLocal = *production, *allowLocal
+	cfg.trendsK = *trendsK
 	roleMap, err := parseRoleMap(cfg.oidcRoleMap)
 	if err != nil {
 		return err
