@@ -24,6 +24,9 @@ import (
 // AggregateSignal is the aggregate type of signals in the log.
 const AggregateSignal = "signal"
 
+// AggregateTrendSignal is the aggregate type of detected trend signals.
+const AggregateTrendSignal = "trend_signal"
+
 // NewRegistry registers every domain event type at its current schema
 // version, with the upcasters of older versions.
 func NewRegistry() (*eventstore.Registry, error) {
@@ -44,6 +47,7 @@ func NewRegistry() (*eventstore.Registry, error) {
 		eventstore.Register[domain.RegulatorNotified](r, domain.EventRegulatorNotified, 1),
 		eventstore.Register[domain.SignalContentErased](r, domain.EventSignalContentErased, 1),
 		eventstore.Register[domain.ReporterIdentityErased](r, domain.EventReporterIdentityErased, 1),
+		eventstore.Register[domain.TrendSignalDetected](r, domain.EventTrendSignalDetected, 1),
 	}
 	if err := errors.Join(errs...); err != nil {
 		return nil, fmt.Errorf("register domain events: %w", err)

@@ -20,6 +20,8 @@ import (
 	"github.com/safesignal/safesignal/eventstore/jstest"
 	"github.com/safesignal/safesignal/projections"
 	"github.com/safesignal/safesignal/projections/signaldetail"
+	"github.com/safesignal/safesignal/projections/trends"
+	"github.com/safesignal/safesignal/projections/trends/detect"
 	"go.uber.org/zap"
 )
 
@@ -76,18 +78,48 @@ func newHarness(t *testing.T) *harness {
 			t.Errorf("runner: %v", err)
 		}
 	}()
-	t.Cleanup(func() { cancel(); <-done })
+	cube := trends.NewMemory()
+	detector := detect.New(detect.Options{})
+	var sideRunners []*projections.Runner
+	var sideDone []chan struct{}
+	for _, p := range []projections.Projection{cube, detector} {
+		r := projections.NewRunner(log, reg, p, projections.RunnerOptions{ConsumerName: p.Name() + "_test"}, zap.NewNop())
+		d := make(chan struct{})
+		go func() {
+			defer close(d)
+			if err := r.Run(ctx); err != nil {
+				t.Errorf("%s runner: %v", p.Name(), err)
+			}
+		}()
+		sideRunners, sideDone = append(sideRunners, r), append(sideDone, d)
+	}
+	t.Cleanup(func() {
+		cancel()
+		<-done
+		for _, d := range sideDone {
+			<-d
+		}
+	})
 	mx.WatchProjections(runner)
 	mx.WatchJetStream(js, eventstore.DefaultConfig().Stream, "SAFESIGNAL_POISON", "detail_test")
 	api := httpapi.New(httpapi.Deps{
-		Metrics:  mx,
-		Commands: cmds,
-		Signals:  detail,
-		Verifier: issuer.Verifier(),
-		Audit:    trail,
-		WaitFor:  runner.WaitFor,
+		Metrics:      mx,
+		Commands:     cmds,
+		Signals:      detail,
+		Verifier:     issuer.Verifier(),
+		Audit:        trail,
+		Trends:       cube,
+		TrendSignals: detector,
+		WaitFor: func(ctx context.Context, seq uint64) error {
+			for _, r := range append([]*projections.Runner{runner}, sideRunners...) {
+				if err := r.WaitFor(ctx, seq); err != nil {
+					return err
+				}
+			}
+			return nil
+		},
 		Ready: func(context.Context) error {
-			if !runner.Ready() {
+			if !runner.Ready() || !sideRunners[0].Ready() || !sideRunners[1].Ready() {
 				return context.DeadlineExceeded
 			}
 			return nil

@@ -20,6 +20,8 @@ import (
 	"github.com/safesignal/safesignal/adapters/commands"
 	"github.com/safesignal/safesignal/adapters/metrics"
 	"github.com/safesignal/safesignal/projections/signaldetail"
+	"github.com/safesignal/safesignal/projections/trends"
+	"github.com/safesignal/safesignal/projections/trends/detect"
 	"go.uber.org/zap"
 )
 
@@ -43,6 +45,14 @@ type Deps struct {
 	RateLimit RateLimit
 	// Metrics, when set, counts requests and serves GET /metrics.
 	Metrics *metrics.Metrics
+	// Trends, when set, serves the national trend views.
+	Trends trends.Store
+	// TrendSignals, when set, serves the policy inbox of detected trend
+	// signals.
+	TrendSignals detect.Store
+	// TrendsK is the disclosure threshold: counts 1..TrendsK−1 are never
+	// shown (default trends.DefaultK).
+	TrendsK int
 }
 
 // Auditor writes audit records and answers audit queries.
@@ -100,6 +110,7 @@ func New(deps Deps) *Server {
 func (s *Server) Routes() []Route {
 	reporters := []auth.Role{auth.RoleReporter, auth.RoleSafetyOfficer, auth.RoleColleague}
 	readers := []auth.Role{auth.RoleReporter, auth.RoleSafetyOfficer, auth.RoleAdmin}
+	policy := []auth.Role{auth.RolePolicyAnalyst, auth.RoleAdmin}
 	routes := []Route{
 		{Method: http.MethodGet, Pattern: "/healthz", Public: true, handler: s.healthz},
 		{Method: http.MethodGet, Pattern: "/readyz", Public: true, handler: s.readyz},
@@ -114,6 +125,12 @@ func (s *Server) Routes() []Route {
 		{Method: http.MethodGet, Pattern: "/api/v1/me/signals", Roles: reporters, handler: s.getMySignals},
 		{Method: http.MethodPost, Pattern: "/api/v1/admin/erasures", Roles: []auth.Role{auth.RoleAdmin}, handler: s.postErasure},
 		{Method: http.MethodGet, Pattern: "/api/v1/service-levels", Roles: []auth.Role{auth.RoleSafetyOfficer, auth.RoleAdmin}, handler: s.getServiceLevels},
+		// National trend views: counts only, under disclosure control for
+		// every caller. Policy analysts and admins; not reporters or
+		// safety officers, whose work is their own organisation's signals
+		// (the triage board and service levels), nor colleagues.
+		{Method: http.MethodGet, Pattern: "/api/v1/trends", Roles: policy, handler: s.getTrends},
+		{Method: http.MethodGet, Pattern: "/api/v1/trends/signals", Roles: policy, handler: s.getTrendSignals},
 	}
 	for _, c := range commandSpecs() {
 		routes = append(routes, Route{Method: http.MethodPost, Pattern: "/api/v1/signals/{id}/" + c.name, Roles: c.roles, handler: s.runCommand(c)})

@@ -25,9 +25,12 @@ import (
 	"github.com/safesignal/safesignal/adapters/natsserver"
 	"github.com/safesignal/safesignal/adapters/policies"
 	"github.com/safesignal/safesignal/adapters/postgres"
+	"github.com/safesignal/safesignal/adapters/trendsignals"
 	"github.com/safesignal/safesignal/eventstore"
 	"github.com/safesignal/safesignal/projections"
 	"github.com/safesignal/safesignal/projections/signaldetail"
+	"github.com/safesignal/safesignal/projections/trends"
+	"github.com/safesignal/safesignal/projections/trends/detect"
 	"go.uber.org/zap"
 )
 
@@ -47,6 +50,7 @@ type serveConfig struct {
 	oidcRoleMap     string
 	policiesFile    string
 	databaseURL     string
+	trendsK         int
 }
 
 func serve(ctx context.Context, args []string, stderr io.Writer) error {
@@ -72,12 +76,14 @@ func serve(ctx context.Context, args []string, stderr io.Writer) error {
 	allowLocal := fs.Bool("allow-local-issuer", false, "in production mode, accept the local issuer anyway (single-node installations)")
 	rateLimit := fs.Float64("rate-limit", 20, "requests per second one identity may make, sustained")
 	rateBurst := fs.Int("rate-burst", 40, "requests one identity may make in a burst")
+	trendsK := fs.Int("trends-k", trends.DefaultK, "disclosure threshold of the trend views: counts below it are never shown")
 	if err := fs.Parse(args); err != nil {
 		return err
 	}
 	cfg.shutdownTimeout = *shutdownTimeout
 	cfg.rateLimit, cfg.rateBurst = *rateLimit, *rateBurst
 	cfg.production, cfg.allowLocal = *production, *allowLocal
+	cfg.trendsK = *trendsK
 	roleMap, err := parseRoleMap(cfg.oidcRoleMap)
 	if err != nil {
 		return err
@@ -192,9 +198,16 @@ func runServer(ctx context.Context, cfg serveConfig, logger *zap.Logger) error {
 		}
 		logger.Info("read models in PostgreSQL")
 	}
+	cube, detector := trends.NewMemory(), detect.New(detect.Options{})
 	runners := []*projections.Runner{
 		projections.NewRunner(log, codec, detail, projections.RunnerOptions{
 			ConsumerName: detail.Name() + "_" + instance, InactiveThreshold: time.Hour, BatchSize: 500,
+		}, logger),
+		projections.NewRunner(log, codec, cube, projections.RunnerOptions{
+			ConsumerName: cube.Name() + "_" + instance, InactiveThreshold: time.Hour, BatchSize: 500,
+		}, logger),
+		projections.NewRunner(log, codec, detector, projections.RunnerOptions{
+			ConsumerName: detector.Name() + "_" + instance, InactiveThreshold: time.Hour, BatchSize: 500,
 		}, logger),
 	}
 
@@ -202,11 +215,11 @@ func runServer(ctx context.Context, cfg serveConfig, logger *zap.Logger) error {
 	defer stopRunners()
 	var wg sync.WaitGroup
 	runErr := make(chan error, len(runners)+1)
-	for _, r := range runners {
+	for i, r := range runners {
 		wg.Add(1)
 		go func() {
 			defer wg.Done()
-			if prepare != nil {
+			if i == 0 && prepare != nil { // the signal detail's PostgreSQL tables
 				if err := prepare(runCtx); err != nil {
 					if runCtx.Err() == nil {
 						runErr <- err
@@ -219,6 +232,12 @@ func runServer(ctx context.Context, cfg serveConfig, logger *zap.Logger) error {
 			}
 		}()
 	}
+	// Detected trend signals go to the log as TrendSignalDetected, once each.
+	wg.Add(1)
+	go func() {
+		defer wg.Done()
+		_ = trendsignals.New(log, codec, detector, logger).Run(runCtx, 30*time.Second)
+	}()
 
 	var policyConsumers []string
 	if cfg.policiesFile != "" {
@@ -305,6 +324,8 @@ func runServer(ctx context.Context, cfg serveConfig, logger *zap.Logger) error {
 		},
 		Logger:    logger,
 		RateLimit: httpapi.RateLimit{PerSecond: cfg.rateLimit, Burst: cfg.rateBurst},
+
+		Trends: cube, TrendSignals: detector, TrendsK: cfg.trendsK,
 	})
 	ln, err := net.Listen("tcp", cfg.httpAddr)
 	if err != nil {
