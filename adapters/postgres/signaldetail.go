@@ -3,7 +3,6 @@ package postgres
 import (
 	"context"
 	"encoding/json"
-	"errors"
 	"fmt"
 	"slices"
 	"strings"
@@ -40,28 +39,32 @@ var _ signaldetail.Store = (*SignalDetail)(nil)
 // replaces it.
 func OpenSignalDetail(ctx context.Context, pool *pgxpool.Pool) (*SignalDetail, error) {
 	s := &SignalDetail{pool: pool, table: signaldetail.Name}
-	err := withLock(ctx, pool, "projection:"+s.table, func() error {
-		_, _, found, err := checkpoint(ctx, pool, s.table)
-		if err != nil || found {
-			return err
-		}
-		return s.create(ctx, pool, true)
-	})
-	if err != nil {
-		return nil, fmt.Errorf("open %s: %w", s.table, err)
+	if err := open(ctx, pool, s); err != nil {
+		return nil, err
 	}
 	return s, nil
 }
 
 // Stale reports whether the tables were built by another version.
-func (s *SignalDetail) Stale(ctx context.Context) (bool, error) {
-	_, v, found, err := checkpoint(ctx, s.pool, s.table)
-	return !found || v != SignalDetailVersion, err
+func (s *SignalDetail) Stale(ctx context.Context) (bool, error) { return stale(ctx, s.pool, s) }
+
+// Rebuild rebuilds the table from the log; see rebuild.
+func (s *SignalDetail) Rebuild(ctx context.Context, log projections.Log, codec *projections.Codec, opts RebuildOptions) (RebuildResult, error) {
+	return rebuild(ctx, s.pool, s, log, codec, opts)
 }
+
+func (s *SignalDetail) base() string     { return s.table }
+func (s *SignalDetail) version() int     { return SignalDetailVersion }
+func (s *SignalDetail) tables() []string { return []string{""} }
+func (s *SignalDetail) indexes() []string {
+	return []string{"_pkey", "_org", "_reporter", "_deadline", "_escalated"}
+}
+func (s *SignalDetail) at(base string) rebuildable { return &SignalDetail{pool: s.pool, table: base} }
 
 // create makes the table and its checkpoint row (at zero); with indexes,
 // the secondary indexes too (a rebuild adds them after the bulk load).
-func (s *SignalDetail) create(ctx context.Context, db *pgxpool.Pool, indexes bool) error {
+func (s *SignalDetail) create(ctx context.Context, indexes bool) error {
+	db := s.pool
 	ddl := fmt.Sprintf(`
 CREATE TABLE %[1]s (
     id                uuid        NOT NULL,
@@ -81,22 +84,18 @@ CREATE TABLE %[1]s (
     sequence          bigint      NOT NULL,
     doc               jsonb       NOT NULL,
     CONSTRAINT %[1]s_pkey PRIMARY KEY (id)
-);
-INSERT INTO projection_checkpoints (name, sequence, version) VALUES ('%[1]s', 0, %[2]d)
-ON CONFLICT (name) DO UPDATE SET sequence = 0, version = EXCLUDED.version, updated_at = now();`, s.table, SignalDetailVersion)
+);`, s.table)
 	if _, err := db.Exec(ctx, ddl); err != nil {
 		return fmt.Errorf("create %s: %w", s.table, err)
 	}
 	if indexes {
-		return s.index(ctx, db)
+		return s.index(ctx)
 	}
 	return nil
 }
 
-// indexSuffixes name the secondary indexes; a swap renames them.
-var indexSuffixes = []string{"pkey", "org", "reporter", "deadline", "escalated"}
-
-func (s *SignalDetail) index(ctx context.Context, db *pgxpool.Pool) error {
+func (s *SignalDetail) index(ctx context.Context) error {
+	db := s.pool
 	ddl := fmt.Sprintf(`
 CREATE INDEX %[1]s_org ON %[1]s (organisation, reported_at);
 CREATE INDEX %[1]s_reporter ON %[1]s (reporter, reported_at) WHERE reporter IS NOT NULL;
@@ -122,22 +121,11 @@ func (s *SignalDetail) Checkpoint(ctx context.Context) (uint64, error) {
 // their rows (each row read and written once per batch) and moves the
 // checkpoint to through.
 func (s *SignalDetail) Apply(ctx context.Context, batch []projections.Event, through uint64) error {
-	tx, err := s.pool.Begin(ctx)
-	if err != nil {
-		return fmt.Errorf("%s: begin: %w", s.table, err)
+	tx, cp, err := beginApply(ctx, s.pool, s.table, through)
+	if err != nil || tx == nil {
+		return err
 	}
 	defer func() { _ = tx.Rollback(context.WithoutCancel(ctx)) }()
-	var cp int64
-	err = tx.QueryRow(ctx, "SELECT sequence FROM projection_checkpoints WHERE name = $1 FOR UPDATE", s.table).Scan(&cp)
-	if errors.Is(err, pgx.ErrNoRows) {
-		return fmt.Errorf("%s: no checkpoint row: the table was not created or was swapped away", s.table)
-	}
-	if err != nil {
-		return fmt.Errorf("%s: lock checkpoint: %w", s.table, err)
-	}
-	if through <= uint64(cp) {
-		return nil // applied already, by an earlier delivery or another replica
-	}
 
 	// Which rows the batch touches, in first-touch order.
 	var ids []uuid.UUID
@@ -173,13 +161,7 @@ func (s *SignalDetail) Apply(ctx context.Context, batch []projections.Event, thr
 	if err := s.write(ctx, tx, ids, views, existed); err != nil {
 		return err
 	}
-	if _, err := tx.Exec(ctx, "UPDATE projection_checkpoints SET sequence = $2, updated_at = now() WHERE name = $1", s.table, int64(through)); err != nil {
-		return fmt.Errorf("%s: checkpoint: %w", s.table, err)
-	}
-	if err := tx.Commit(ctx); err != nil {
-		return fmt.Errorf("%s: commit: %w", s.table, err)
-	}
-	return nil
+	return commitApply(ctx, tx, s.table, through)
 }
 
 func (s *SignalDetail) load(ctx context.Context, tx pgx.Tx, ids []uuid.UUID) (map[uuid.UUID]signaldetail.View, error) {
