@@ -15,6 +15,7 @@ import (
 	"github.com/safesignal/safesignal/eventstore"
 	"github.com/safesignal/safesignal/projections"
 	"github.com/safesignal/safesignal/projections/signaldetail"
+	"github.com/safesignal/safesignal/projections/trends"
 	"github.com/schollz/progressbar/v3"
 	"go.uber.org/zap"
 )
@@ -66,7 +67,7 @@ func migrate(ctx context.Context, args []string, stdout, stderr io.Writer) error
 }
 
 // projectionNames are the read models replay can rebuild.
-func projectionNames() []string { return []string{signaldetail.Name} }
+func projectionNames() []string { return []string{signaldetail.Name, trends.Name} }
 
 // replay rebuilds PostgreSQL read models from the log into fresh tables
 // and swaps them in; a running serve keeps answering from the old tables
@@ -132,20 +133,33 @@ func replay(ctx context.Context, args []string, stdout, stderr io.Writer) error 
 	if _, err := postgres.Migrate(ctx, pool); err != nil {
 		return err
 	}
-	store, err := postgres.OpenSignalDetail(ctx, pool)
+	detail, err := postgres.OpenSignalDetail(ctx, pool)
 	if err != nil {
 		return err
 	}
-	progress := progressReporter(stderr, logger, signaldetail.Name)
-	res, err := store.Rebuild(ctx, log, codec, postgres.RebuildOptions{Force: true, BatchSize: *batch, Progress: progress, Logger: logger})
+	cube, err := postgres.OpenTrends(ctx, pool)
 	if err != nil {
 		return err
 	}
-	rate := 0.0
-	if res.Took > 0 {
-		rate = float64(res.Through) / res.Took.Seconds()
+	type rebuilder interface {
+		Rebuild(context.Context, projections.Log, *projections.Codec, postgres.RebuildOptions) (postgres.RebuildResult, error)
 	}
-	fmt.Fprintf(stdout, "%s: rebuilt through sequence %d in %s (%.0f events/s) and swapped in\n", signaldetail.Name, res.Through, res.Took.Round(time.Millisecond), rate)
+	stores := map[string]rebuilder{signaldetail.Name: detail, trends.Name: cube}
+	for _, n := range projectionNames() {
+		if *name != "" && n != *name {
+			continue
+		}
+		progress := progressReporter(stderr, logger, n)
+		res, err := stores[n].Rebuild(ctx, log, codec, postgres.RebuildOptions{Force: true, BatchSize: *batch, Progress: progress, Logger: logger})
+		if err != nil {
+			return err
+		}
+		rate := 0.0
+		if res.Took > 0 {
+			rate = float64(res.Through) / res.Took.Seconds()
+		}
+		fmt.Fprintf(stdout, "%s: rebuilt through sequence %d in %s (%.0f events/s) and swapped in\n", n, res.Through, res.Took.Round(time.Millisecond), rate)
+	}
 	return nil
 }
 

@@ -64,11 +64,11 @@ func waitReady(t *testing.T, p *process, within time.Duration) {
 	t.Fatalf("serve did not become ready within %s", within)
 }
 
-// tableRows reads the whole signal_detail table, ordered by id, one
-// string per row with every column.
-func tableRows(t *testing.T, pool *pgxpool.Pool) []string {
+// tableRows reads a whole table, one string per row with every column,
+// in the order of those strings.
+func tableRows(t *testing.T, pool *pgxpool.Pool, table string) []string {
 	t.Helper()
-	rows, err := pool.Query(context.Background(), "SELECT t::text FROM signal_detail t ORDER BY id")
+	rows, err := pool.Query(context.Background(), "SELECT t::text FROM "+table+" t ORDER BY 1")
 	if err != nil {
 		t.Fatal(err)
 	}
@@ -87,10 +87,10 @@ func tableRows(t *testing.T, pool *pgxpool.Pool) []string {
 	return out
 }
 
-func checkpointOf(t *testing.T, pool *pgxpool.Pool) uint64 {
+func checkpointOf(t *testing.T, pool *pgxpool.Pool, name string) uint64 {
 	t.Helper()
 	var seq int64
-	err := pool.QueryRow(context.Background(), "SELECT sequence FROM projection_checkpoints WHERE name = 'signal_detail'").Scan(&seq)
+	err := pool.QueryRow(context.Background(), "SELECT sequence FROM projection_checkpoints WHERE name = $1", name).Scan(&seq)
 	if err != nil {
 		return 0
 	}
@@ -140,9 +140,9 @@ func TestKill9ProjectorDuringCatchUp(t *testing.T) {
 		p := spawn(t, bin, dataDir, args...)
 		target := uint64(at * float64(last))
 		deadline := time.Now().Add(3 * time.Minute)
-		for checkpointOf(t, pool) < target {
+		for checkpointOf(t, pool, "signal_detail") < target {
 			if time.Now().After(deadline) {
-				t.Fatalf("kill %d: the projector never reached %d (at %d):\n%s", i, target, checkpointOf(t, pool), p.logs.String())
+				t.Fatalf("kill %d: the projector never reached %d (at %d):\n%s", i, target, checkpointOf(t, pool, "signal_detail"), p.logs.String())
 			}
 			time.Sleep(time.Duration(5+i*3) * time.Millisecond)
 		}
@@ -150,16 +150,22 @@ func TestKill9ProjectorDuringCatchUp(t *testing.T) {
 			t.Fatal(err)
 		}
 		_ = p.cmd.Wait()
-		t.Logf("kill %d at checkpoint %d of %d", i, checkpointOf(t, pool), last)
+		t.Logf("kill %d at checkpoints %d and %d of %d", i, checkpointOf(t, pool, "signal_detail"), checkpointOf(t, pool, "trends"), last)
 	}
 	p := spawn(t, bin, dataDir, args...)
 	waitReady(t, p, 5*time.Minute)
-	if got := checkpointOf(t, pool); got != last {
-		t.Fatalf("checkpoint %d after catching up, want %d", got, last)
+	for _, name := range []string{"signal_detail", "trends"} {
+		if got := checkpointOf(t, pool, name); got != last {
+			t.Fatalf("%s: checkpoint %d after catching up, want %d", name, got, last)
+		}
 	}
-	crashed := tableRows(t, pool)
-	if len(crashed) != len(h.IDs) {
-		t.Fatalf("%d rows after the crashes, want %d", len(crashed), len(h.IDs))
+	tables := []string{"signal_detail", "trends_signals", "trends_changes"}
+	crashed := map[string][]string{}
+	for _, table := range tables {
+		crashed[table] = tableRows(t, pool, table)
+	}
+	if n := len(crashed["signal_detail"]); n != len(h.IDs) {
+		t.Fatalf("%d rows after the crashes, want %d", n, len(h.IDs))
 	}
 	_ = p.cmd.Process.Signal(syscall.SIGTERM)
 	_ = p.cmd.Wait()
@@ -169,13 +175,15 @@ func TestKill9ProjectorDuringCatchUp(t *testing.T) {
 		t.Fatalf("replay: %v\n%s", err, out)
 	}
 	t.Logf("%s", bytes.TrimSpace(out))
-	clean := tableRows(t, pool)
-	if len(clean) != len(crashed) {
-		t.Fatalf("clean rebuild has %d rows, the crashed projector %d", len(clean), len(crashed))
-	}
-	for i := range clean {
-		if clean[i] != crashed[i] {
-			t.Fatalf("row %d differs:\n crashed %s\n   clean %s", i, crashed[i], clean[i])
+	for _, table := range tables {
+		clean := tableRows(t, pool, table)
+		if len(clean) != len(crashed[table]) || len(clean) == 0 {
+			t.Fatalf("%s: the clean rebuild has %d rows, the crashed projector %d", table, len(clean), len(crashed[table]))
+		}
+		for i := range clean {
+			if clean[i] != crashed[table][i] {
+				t.Fatalf("%s: row %d differs:\n crashed %s\n   clean %s", table, i, crashed[table][i], clean[i])
+			}
 		}
 	}
 }

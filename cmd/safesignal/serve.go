@@ -166,12 +166,14 @@ func runServer(ctx context.Context, cfg serveConfig, logger *zap.Logger) error {
 	// own, which the server drops an hour after the process is gone.
 	instance := instanceID()
 	var (
-		detail  signaldetail.Store
-		prepare func(context.Context) error // before the runner follows the log
+		detail signaldetail.Store
+		cube   trends.Store
+		// prepare runs before the runner of the same name follows the log.
+		prepare = map[string]func(context.Context) error{}
 		pingDB  func(context.Context) error
 	)
 	if cfg.databaseURL == "" {
-		detail = signaldetail.NewMemory()
+		detail, cube = signaldetail.NewMemory(), trends.NewMemory()
 	} else {
 		pool, err := postgres.Connect(ctx, cfg.databaseURL)
 		if err != nil {
@@ -189,16 +191,26 @@ func runServer(ctx context.Context, cfg serveConfig, logger *zap.Logger) error {
 		if err != nil {
 			return err
 		}
-		detail, pingDB = store, pool.Ping
-		prepare = func(ctx context.Context) error {
-			// Tables built by another version of the code are rebuilt
-			// from the log before the runner follows it.
+		trendStore, err := postgres.OpenTrends(ctx, pool)
+		if err != nil {
+			return err
+		}
+		detail, cube, pingDB = store, trendStore, pool.Ping
+		// Tables built by another version of the code are rebuilt from
+		// the log before the runner follows it.
+		prepare[store.Name()] = func(ctx context.Context) error {
 			_, err := store.Rebuild(ctx, log, codec, postgres.RebuildOptions{Logger: logger})
+			return err
+		}
+		prepare[trendStore.Name()] = func(ctx context.Context) error {
+			_, err := trendStore.Rebuild(ctx, log, codec, postgres.RebuildOptions{Logger: logger})
 			return err
 		}
 		logger.Info("read models in PostgreSQL")
 	}
-	cube, detector := trends.NewMemory(), detect.New(detect.Options{})
+	// Trend-signal detection keeps its state in memory and is rebuilt at
+	// every start; what it raises goes to the log once (trendsignals).
+	detector := detect.New(detect.Options{})
 	runners := []*projections.Runner{
 		projections.NewRunner(log, codec, detail, projections.RunnerOptions{
 			ConsumerName: detail.Name() + "_" + instance, InactiveThreshold: time.Hour, BatchSize: 500,
@@ -215,11 +227,11 @@ func runServer(ctx context.Context, cfg serveConfig, logger *zap.Logger) error {
 	defer stopRunners()
 	var wg sync.WaitGroup
 	runErr := make(chan error, len(runners)+1)
-	for i, r := range runners {
+	for _, r := range runners {
 		wg.Add(1)
 		go func() {
 			defer wg.Done()
-			if i == 0 && prepare != nil { // the signal detail's PostgreSQL tables
+			if prepare := prepare[r.Name()]; prepare != nil {
 				if err := prepare(runCtx); err != nil {
 					if runCtx.Err() == nil {
 						runErr <- err

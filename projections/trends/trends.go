@@ -317,3 +317,13 @@ func (t *Tracker) Apply(e projections.Event) ([]Change, error) {
 	}
 	return out, nil
 }
+
+// Seed sets the state the tracker holds for a signal, for a store that
+// keeps the states elsewhere and loads those a batch touches.
+func (t *Tracker) Seed(id uuid.UUID, s domain.Signal) { t.signals[id] = slim(s) }
+
+// State returns the state the tracker holds for a signal.
+func (t *Tracker) State(id uuid.UUID) (domain.Signal, bool) {
+	s, ok := t.signals[id]
+	return s, ok
+}
