@@ -29,7 +29,26 @@ import (
 type process struct {
 	cmd  *exec.Cmd
 	url  string
-	logs *bytes.Buffer
+	logs *logBuffer
+}
+
+// logBuffer collects a process's output; it may be read while the
+// process writes.
+type logBuffer struct {
+	mu  sync.Mutex
+	buf bytes.Buffer
+}
+
+func (b *logBuffer) Write(p []byte) (int, error) {
+	b.mu.Lock()
+	defer b.mu.Unlock()
+	return b.buf.Write(p)
+}
+
+func (b *logBuffer) String() string {
+	b.mu.Lock()
+	defer b.mu.Unlock()
+	return b.buf.String()
 }
 
 func buildBinary(t *testing.T) string {
@@ -60,15 +79,15 @@ func startServe(t *testing.T, bin, dataDir string) *process {
 func startServeWith(t *testing.T, bin, dataDir string, extra ...string) *process {
 	t.Helper()
 	addr := freeAddr(t)
-	var logs bytes.Buffer
+	logs := &logBuffer{}
 	args := append([]string{"serve", "--data-dir", dataDir, "--http-addr", addr, "--nats-listen", "", "--rate-limit", "100000", "--rate-burst", "100000"}, extra...)
 	cmd := exec.Command(bin, args...)
-	cmd.Stdout, cmd.Stderr = &logs, &logs
+	cmd.Stdout, cmd.Stderr = logs, logs
 	cmd.Env = append(os.Environ(), "SAFESIGNAL_LOG_LEVEL=debug")
 	if err := cmd.Start(); err != nil {
 		t.Fatal(err)
 	}
-	p := &process{cmd: cmd, url: "http://" + addr, logs: &logs}
+	p := &process{cmd: cmd, url: "http://" + addr, logs: logs}
 	t.Cleanup(func() { _ = cmd.Process.Kill(); _ = cmd.Wait() })
 	deadline := time.Now().Add(60 * time.Second)
 	for time.Now().Before(deadline) {

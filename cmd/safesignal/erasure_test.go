@@ -109,7 +109,7 @@ func erasureCanary(t *testing.T, bin, schema string, extra ...string) {
 		}
 		return nil
 	})
-	for _, logs := range []*bytes.Buffer{p.logs, p2.logs} {
+	for _, logs := range []*logBuffer{p.logs, p2.logs} {
 		if strings.Contains(logs.String(), "CANARY-5e77d1") {
 			t.Error("canary found in the logs")
 		}

@@ -8,7 +8,6 @@ import (
 	"os/exec"
 	"path/filepath"
 	"strings"
-	"sync"
 	"syscall"
 	"testing"
 	"time"
@@ -26,26 +25,15 @@ import (
 func spawn(t *testing.T, bin, dataDir string, extra ...string) *process {
 	t.Helper()
 	addr := freeAddr(t)
-	var logs bytes.Buffer
+	logs := &logBuffer{}
 	args := append([]string{"serve", "--data-dir", dataDir, "--http-addr", addr, "--nats-listen", "", "--rate-limit", "100000", "--rate-burst", "100000"}, extra...)
 	cmd := exec.Command(bin, args...)
-	cmd.Stdout, cmd.Stderr = &syncWriter{w: &logs}, &syncWriter{w: &logs}
+	cmd.Stdout, cmd.Stderr = logs, logs
 	if err := cmd.Start(); err != nil {
 		t.Fatal(err)
 	}
 	t.Cleanup(func() { _ = cmd.Process.Kill(); _ = cmd.Wait() })
-	return &process{cmd: cmd, url: "http://" + addr, logs: &logs}
-}
-
-type syncWriter struct {
-	mu sync.Mutex
-	w  *bytes.Buffer
-}
-
-func (s *syncWriter) Write(p []byte) (int, error) {
-	s.mu.Lock()
-	defer s.mu.Unlock()
-	return s.w.Write(p)
+	return &process{cmd: cmd, url: "http://" + addr, logs: logs}
 }
 
 func waitReady(t *testing.T, p *process, within time.Duration) {
