@@ -2,6 +2,7 @@ package httpapi
 
 import (
 	"encoding/json"
+	"net/url"
 	"testing"
 )
 
@@ -41,5 +42,45 @@ func FuzzDecodeStrict(f *testing.F) {
 				t.Fatalf("accepted unknown key %q", k)
 			}
 		}
+	})
+}
+
+// FuzzQueryParsers feeds arbitrary query strings to the triage board's and
+// the trend views' parsers: they must never panic, and a refusal must be a
+// 400 naming the parameter at fault.
+func FuzzQueryParsers(f *testing.F) {
+	for _, seed := range []string{
+		"status=new,acknowledged&kind=near_miss&sort=-harm&limit=10&offset=5",
+		"overdue=true&deadline=pending&category=medication",
+		"limit=0", "limit=99999999999999999999", "offset=-1", "sort=%00", "kind=", "status=,,",
+		"groupBy=category,period&period=week&from=2026-01-01&to=2026-06-30",
+		"groupBy=category,specialty,region", "from=2026-02-30", "asOf=9999-12-31", "basis=occurred&period=month",
+		"region=NL-UT&region=NO-46&organisation=umc-utrecht", "%zz", "a=1&a=2&a=3",
+	} {
+		f.Add(seed)
+	}
+	f.Fuzz(func(t *testing.T, raw string) {
+		q, err := url.ParseQuery(raw)
+		if err != nil {
+			return
+		}
+		check := func(what string, p *Problem) {
+			if p == nil {
+				return
+			}
+			if p.Status != 400 || len(p.Errors) == 0 {
+				t.Fatalf("%s refused %q without naming a parameter: %+v", what, raw, p)
+			}
+			if _, ok := q[p.Errors[0].Field]; !ok {
+				t.Fatalf("%s refused %q naming %q, which is not among its parameters", what, raw, p.Errors[0].Field)
+			}
+		}
+		f, p := parseTriageFilter(q)
+		check("triage", p)
+		if p == nil && (f.Limit < 1 || f.Limit > 500 || f.Offset < 0) {
+			t.Fatalf("triage accepted %q with limit %d, offset %d", raw, f.Limit, f.Offset)
+		}
+		_, p = parseTrendQuery(q)
+		check("trends", p)
 	})
 }

@@ -66,50 +66,8 @@ func knownParams(q url.Values, names ...string) *Problem {
 // getTriage answers GET /api/v1/triage: the caller's organisation's board.
 func (s *Server) getTriage(w http.ResponseWriter, r *http.Request) {
 	p, _ := auth.FromContext(r.Context())
-	q := r.URL.Query()
-	if prob := knownParams(q, "status", "kind", "harm", "category", "overdue", "deadline", "sort", "limit", "offset"); prob != nil {
-		writeProblem(w, r, prob)
-		return
-	}
-	var f signaldetail.TriageFilter
-	var prob *Problem
-	if f.Statuses, prob = queryList(q, "status", func(st domain.Status) bool { return slices.Contains(domain.Statuses(), st) }); prob != nil {
-		writeProblem(w, r, prob)
-		return
-	}
-	if f.Kinds, prob = queryList(q, "kind", domain.Kind.Valid); prob != nil {
-		writeProblem(w, r, prob)
-		return
-	}
-	if f.Harms, prob = queryList(q, "harm", domain.Harm.Valid); prob != nil {
-		writeProblem(w, r, prob)
-		return
-	}
-	if f.Categories, prob = queryList(q, "category", domain.Category.Valid); prob != nil {
-		writeProblem(w, r, prob)
-		return
-	}
-	if f.Overdue, prob = queryBool(q, "overdue"); prob != nil {
-		writeProblem(w, r, prob)
-		return
-	}
-	switch q.Get("deadline") {
-	case "":
-	case "pending":
-		f.DeadlinePending = true
-	default:
-		writeProblem(w, r, fieldProblem(http.StatusBadRequest, "invalid-query", "Invalid query", "deadline", "invalid", "deadline must be pending"))
-		return
-	}
-	if f.Sort = q.Get("sort"); f.Sort != "" && !slices.Contains(signaldetail.TriageSorts(), f.Sort) {
-		writeProblem(w, r, fieldProblem(http.StatusBadRequest, "invalid-query", "Invalid query", "sort", "invalid", "sort must be one of "+strings.Join(signaldetail.TriageSorts(), ", ")))
-		return
-	}
-	if f.Limit, prob = queryInt(q, "limit", 50, 1, 500); prob != nil {
-		writeProblem(w, r, prob)
-		return
-	}
-	if f.Offset, prob = queryInt(q, "offset", 0, 0, 1_000_000); prob != nil {
+	f, prob := parseTriageFilter(r.URL.Query())
+	if prob != nil {
 		writeProblem(w, r, prob)
 		return
 	}
@@ -123,6 +81,48 @@ func (s *Server) getTriage(w http.ResponseWriter, r *http.Request) {
 		return
 	}
 	writeJSON(w, http.StatusOK, map[string]any{"organisation": p.Organisation, "total": total, "offset": f.Offset, "limit": f.Limit, "signals": rows})
+}
+
+// parseTriageFilter reads the triage board's query: every parameter
+// known, every value valid, else a problem naming the parameter.
+func parseTriageFilter(q url.Values) (signaldetail.TriageFilter, *Problem) {
+	var f signaldetail.TriageFilter
+	if prob := knownParams(q, "status", "kind", "harm", "category", "overdue", "deadline", "sort", "limit", "offset"); prob != nil {
+		return f, prob
+	}
+	var prob *Problem
+	if f.Statuses, prob = queryList(q, "status", func(st domain.Status) bool { return slices.Contains(domain.Statuses(), st) }); prob != nil {
+		return f, prob
+	}
+	if f.Kinds, prob = queryList(q, "kind", domain.Kind.Valid); prob != nil {
+		return f, prob
+	}
+	if f.Harms, prob = queryList(q, "harm", domain.Harm.Valid); prob != nil {
+		return f, prob
+	}
+	if f.Categories, prob = queryList(q, "category", domain.Category.Valid); prob != nil {
+		return f, prob
+	}
+	if f.Overdue, prob = queryBool(q, "overdue"); prob != nil {
+		return f, prob
+	}
+	switch q.Get("deadline") {
+	case "":
+	case "pending":
+		f.DeadlinePending = true
+	default:
+		return f, fieldProblem(http.StatusBadRequest, "invalid-query", "Invalid query", "deadline", "invalid", "deadline must be pending")
+	}
+	if f.Sort = q.Get("sort"); f.Sort != "" && !slices.Contains(signaldetail.TriageSorts(), f.Sort) {
+		return f, fieldProblem(http.StatusBadRequest, "invalid-query", "Invalid query", "sort", "invalid", "sort must be one of "+strings.Join(signaldetail.TriageSorts(), ", "))
+	}
+	if f.Limit, prob = queryInt(q, "limit", 50, 1, 500); prob != nil {
+		return f, prob
+	}
+	if f.Offset, prob = queryInt(q, "offset", 0, 0, 1_000_000); prob != nil {
+		return f, prob
+	}
+	return f, nil
 }
 
 // getEscalations answers GET /api/v1/escalations: what was escalated to
