@@ -4,6 +4,7 @@ import (
 	"bytes"
 	"context"
 	"os"
+	"runtime"
 	"strconv"
 	"testing"
 	"time"
@@ -65,6 +66,8 @@ func BenchmarkRebuildVersusBareDrain(b *testing.B) {
 	h := signaldetailtest.Generate(b, benchSignals(b))
 	events := len(h.Events())
 	last := signaldetailtest.AppendHistory(b, log, codec, h, 32)
+	h = signaldetailtest.History{} // the generator's copy would only burden the garbage collector
+	runtime.GC()
 	pool := pgtest.Pool(b)
 	if _, err := postgres.Migrate(ctx, pool); err != nil {
 		b.Fatal(err)
