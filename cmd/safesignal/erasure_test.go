@@ -130,3 +130,62 @@ func erasureCanary(t *testing.T, bin, schema string, extra ...string) {
 		}
 	}
 }
+
+// TestEraseCommand erases a signal's text and a reporter's identity with
+// `safesignal erase` while serve is stopped, and finds both gone after a
+// restart, with the erasures in the audit trail under the operator's name.
+func TestEraseCommand(t *testing.T) {
+	if testing.Short() {
+		t.Skip("process-level test")
+	}
+	t.Parallel()
+	bin := buildBinary(t)
+	dataDir := t.TempDir()
+	p := startServe(t, bin, dataDir)
+	reporterTok := tokenFor(t, bin, dataDir, "--role", "reporter", "--org", "rijnstate", "--subject", "rita")
+	officerTok := tokenFor(t, bin, dataDir, "--role", "safety_officer", "--org", "rijnstate", "--subject", "olaf")
+	adminTok := tokenFor(t, bin, dataDir, "--role", "admin", "--subject", "ada")
+	fileOne := func(desc string) string {
+		body, _ := json.Marshal(map[string]any{
+			"region": "NL-GE", "specialty": "surgery", "occurredAt": "2026-11-01T08:00:00Z",
+			"kind": "near_miss", "category": "clinical_process", "harm": "none", "description": desc, "language": "nl",
+		})
+		status, b := call(t, http.MethodPost, p.url+"/api/v1/signals", reporterTok, body)
+		if status != http.StatusCreated {
+			t.Fatalf("file: %d %s", status, b)
+		}
+		var v struct{ ID string }
+		_ = json.Unmarshal(b, &v)
+		return v.ID
+	}
+	erased := fileOne("CANARY-77aa01 in bed 4")
+	named := fileOne("A second signal by the same reporter")
+	_ = p.cmd.Process.Signal(syscall.SIGTERM)
+	_ = p.cmd.Wait()
+
+	for _, args := range [][]string{
+		{"erase", "--data-dir", dataDir, "--signal", erased, "--operator", "dpo-jansen"},
+		{"erase", "--data-dir", dataDir, "--reporter", "rita", "--operator", "dpo-jansen"},
+	} {
+		if out, err := exec.Command(bin, args...).CombinedOutput(); err != nil {
+			t.Fatalf("%v: %v\n%s", args, err, out)
+		}
+	}
+	if out, err := exec.Command(bin, "erase", "--data-dir", dataDir, "--signal", erased).CombinedOutput(); err == nil {
+		t.Fatalf("erase without --operator succeeded:\n%s", out)
+	}
+
+	p2 := startServe(t, bin, dataDir)
+	status, b := call(t, http.MethodGet, p2.url+"/api/v1/signals/"+erased, officerTok, nil)
+	if status != http.StatusOK || strings.Contains(string(b), "CANARY") || !strings.Contains(string(b), `"contentErased":true`) {
+		t.Fatalf("erased signal: %d %s", status, b)
+	}
+	status, b = call(t, http.MethodGet, p2.url+"/api/v1/signals/"+named, officerTok, nil)
+	if status != http.StatusOK || strings.Contains(string(b), "rita") || !strings.Contains(string(b), "second signal") {
+		t.Fatalf("the reporter's other signal: %d %s", status, b)
+	}
+	status, b = call(t, http.MethodGet, p2.url+"/api/v1/audit?signal="+erased, adminTok, nil)
+	if status != http.StatusOK || !strings.Contains(string(b), "operator:dpo-jansen") {
+		t.Fatalf("audit of the erasure: %d %s", status, b)
+	}
+}

@@ -53,6 +53,7 @@ Usage:
   safesignal serve [flags]   run the service (HTTP API on --http-addr)
   safesignal token [flags]   print a bearer token signed by the local issuer
   safesignal verify [flags]  check every stored event against its digest
+  safesignal erase [flags]   erase a signal's text or a reporter's identity (crypto-shredding)
   safesignal backup [flags]  write the log, keyring and audit trail to a file
   safesignal restore [flags] recreate them from a backup on an empty server
   safesignal migrate [flags] bring the read-model database's schema up to date
@@ -75,6 +76,8 @@ func run(ctx context.Context, args []string, stdout, stderr io.Writer) error {
 		return token(args[1:], stdout, stderr)
 	case "verify":
 		return verify(ctx, args[1:], stdout, stderr)
+	case "erase":
+		return erase(ctx, args[1:], stdout, stderr)
 	case "backup":
 		return backup(ctx, args[1:], stdout, stderr)
 	case "restore":
