@@ -53,6 +53,7 @@ Usage:
   safesignal serve [flags]   run the service (HTTP API on --http-addr)
   safesignal token [flags]   print a bearer token signed by the local issuer
   safesignal verify [flags]  check every stored event against its digest
+  safesignal seed [flags]    fill a data directory of its own with synthetic signals
   safesignal erase [flags]   erase a signal's text or a reporter's identity (crypto-shredding)
   safesignal backup [flags]  write the log, keyring and audit trail to a file
   safesignal restore [flags] recreate them from a backup on an empty server
@@ -76,6 +77,8 @@ func run(ctx context.Context, args []string, stdout, stderr io.Writer) error {
 		return token(args[1:], stdout, stderr)
 	case "verify":
 		return verify(ctx, args[1:], stdout, stderr)
+	case "seed":
+		return seed(ctx, args[1:], stdout, stderr)
 	case "erase":
 		return erase(ctx, args[1:], stdout, stderr)
 	case "backup":

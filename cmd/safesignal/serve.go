@@ -116,6 +116,9 @@ func runServer(ctx context.Context, cfg serveConfig, logger *zap.Logger) error {
 	if err := os.MkdirAll(cfg.dataDir, 0o700); err != nil {
 		return fmt.Errorf("data directory: %w", err)
 	}
+	if _, err := os.Stat(filepath.Join(cfg.dataDir, syntheticMarker)); err == nil {
+		logger.Warn("this data directory holds SYNTHETIC data made by safesignal seed; no signal in it is real", zap.String("dataDir", cfg.dataDir))
+	}
 	verifier, err := newVerifier(ctx, cfg, logger)
 	if err != nil {
 		return err

@@ -25,6 +25,8 @@ type Filing struct {
 	Harm         domain.Harm
 	OccurredAt   time.Time
 	ReportedAt   time.Time
+	// Description replaces the canary text when set.
+	Description string
 }
 
 // Log builds a log of events, one commit per command, with increasing
@@ -82,12 +84,16 @@ func (l *Log) Report(f Filing) (uuid.UUID, error) {
 	if f.OccurredAt.IsZero() {
 		f.OccurredAt = f.ReportedAt.Add(-2 * time.Hour)
 	}
+	desc := Secret + " description"
+	if f.Description != "" {
+		desc = f.Description
+	}
 	l.counter++
 	id := uuid.NewSHA1(uuid.NameSpaceOID, fmt.Appendf(nil, "synth-%d", l.counter))
 	err := l.decide(id, domain.ReportSignal{
 		SignalID: id, Organisation: f.Organisation, Region: f.Region, Specialty: f.Specialty,
 		OccurredAt: f.OccurredAt, Kind: f.Kind, Category: f.Category, Harm: f.Harm,
-		Description: Secret + " description", ImmediateActions: Secret + " actions",
+		Description: desc, ImmediateActions: Secret + " actions",
 		Language: "en", Reporter: Reporter, At: f.ReportedAt,
 	}, f.ReportedAt)
 	if err != nil {
