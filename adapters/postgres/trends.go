@@ -265,9 +265,11 @@ var filterColumns = map[trends.Dimension]string{
 	trends.DimSpecialty: "specialty", trends.DimRegion: "region", trends.DimOrganisation: "organisation",
 }
 
-// Query implements trends.Store: the cells the filters select, summed in
-// SQL over the days of recording (up to AsOf), then grouped as the memory
-// store groups them (trends.Aggregate), so both answer alike.
+// Query implements trends.Store: the cells the filters select are summed
+// and grouped in SQL (over the days of recording up to AsOf), so only the
+// groups travel; periods are labelled as trends.PeriodLabel labels them,
+// and rows are ordered as trends.Aggregate orders them, so both stores
+// answer alike.
 func (s *Trends) Query(ctx context.Context, q trends.Query) (trends.Result, error) {
 	basis := "occurred"
 	if q.Basis == trends.BasisReported {
@@ -285,31 +287,70 @@ func (s *Trends) Query(ctx context.Context, q trends.Query) (trends.Result, erro
 		args = append(args, vals)
 		where = append(where, fmt.Sprintf("%s = ANY($%d)", filterColumns[d], len(args)))
 	}
-	sql := `SELECT kind, category, harm, specialty, region, organisation, occurred, reported, sum(delta)::bigint
-FROM ` + s.name + `_changes WHERE ` + joinAnd(where) + `
-GROUP BY kind, category, harm, specialty, region, organisation, occurred, reported HAVING sum(delta) <> 0`
+	groups := make([]string, 0, len(q.GroupBy))
+	for _, d := range q.GroupBy {
+		switch {
+		case d == trends.DimPeriod && q.Period == trends.PeriodMonth:
+			// First day of the month, as days since 1970-01-01.
+			groups = append(groups, "(date_trunc('month', date '1970-01-01' + "+basis+")::date - date '1970-01-01')")
+		case d == trends.DimPeriod:
+			// The Monday of the ISO week (day 0 was a Thursday).
+			groups = append(groups, "("+basis+" - (("+basis+" + 3) % 7 + 7) % 7)")
+		case filterColumns[d] != "":
+			groups = append(groups, filterColumns[d]+"::text")
+		default:
+			return trends.Result{}, fmt.Errorf("%s: cannot group by %q", s.name, d)
+		}
+	}
+	selectList, groupBy := "", ""
+	for i, g := range groups {
+		selectList += g + ", "
+		if i > 0 {
+			groupBy += ", "
+		}
+		groupBy += fmt.Sprint(i + 1)
+	}
+	sql := "SELECT " + selectList + "sum(delta)::bigint FROM " + s.name + "_changes WHERE " + joinAnd(where)
+	if groupBy != "" {
+		sql += " GROUP BY " + groupBy
+	}
+	sql += " HAVING sum(delta) > 0"
 	rows, err := s.pool.Query(ctx, sql, args...)
 	if err != nil {
 		return trends.Result{}, fmt.Errorf("%s: query: %w", s.name, err)
 	}
 	defer rows.Close()
-	counts := map[trends.Fact]int{}
+	res := trends.Result{Rows: []trends.Row{}}
 	for rows.Next() {
-		var f trends.Fact
-		var kind, cat, harm, spec string
-		var occurred, reported int32
-		var n int64
-		if err := rows.Scan(&kind, &cat, &harm, &spec, &f.Region, &f.Organisation, &occurred, &reported, &n); err != nil {
+		vals, err := rows.Values()
+		if err != nil {
 			return trends.Result{}, fmt.Errorf("%s: query: %w", s.name, err)
 		}
-		f.Kind, f.Category, f.Harm, f.Specialty = domain.Kind(kind), domain.Category(cat), domain.Harm(harm), domain.Specialty(spec)
-		f.Occurred, f.Reported = trends.Day(occurred), trends.Day(reported)
-		counts[f] = int(n)
+		key := make([]string, len(q.GroupBy))
+		for i, d := range q.GroupBy {
+			switch v := vals[i].(type) {
+			case string:
+				key[i] = v
+			case int32:
+				if d == trends.DimPeriod {
+					key[i] = trends.PeriodLabel(q.Period, trends.Day(v))
+				}
+			default:
+				return trends.Result{}, fmt.Errorf("%s: query: group value %T", s.name, vals[i])
+			}
+		}
+		n, ok := vals[len(vals)-1].(int64)
+		if !ok {
+			return trends.Result{}, fmt.Errorf("%s: query: count %T", s.name, vals[len(vals)-1])
+		}
+		res.Rows = append(res.Rows, trends.Row{Key: key, Count: int(n)})
+		res.Total += int(n)
 	}
 	if err := rows.Err(); err != nil {
 		return trends.Result{}, fmt.Errorf("%s: query: %w", s.name, err)
 	}
-	return trends.Aggregate(q, counts), nil
+	slices.SortFunc(res.Rows, func(a, b trends.Row) int { return slices.Compare(a.Key, b.Key) })
+	return res, nil
 }
 
 func joinAnd(parts []string) string {
