@@ -32,7 +32,7 @@ func BenchmarkTrendQueryPostgres(b *testing.B) {
 	ctx := context.Background()
 	l := synth.New()
 	if err := l.Random(synth.Options{Seed: 3, Signals: n, Weeks: 104, Organisations: 12,
-		Regions: []string{"NL-UT", "NL-NH", "NL-ZH", "NO-46", "NO-03", "SE-AB", "SE-O", "DK-84", "DK-82"},
+		Regions:     []string{"NL-UT", "NL-NH", "NL-ZH", "NO-46", "NO-03", "SE-AB", "SE-O", "DK-84", "DK-82"},
 		RejectShare: 0.03, DuplicateShare: 0.02, ReclassifyShare: 0.1}); err != nil {
 		b.Fatal(err)
 	}
