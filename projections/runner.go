@@ -4,6 +4,7 @@ import (
 	"context"
 	"fmt"
 	"sync"
+	"sync/atomic"
 	"time"
 
 	"github.com/safesignal/safesignal/eventstore"
@@ -39,7 +40,13 @@ type RunnerOptions struct {
 	// is gone (for memory read models).
 	InactiveThreshold time.Duration
 	BatchSize         int
+	// DecodeWorkers is how many commits of a batch are decoded at once
+	// (default DefaultDecodeWorkers). Events are applied in order anyway.
+	DecodeWorkers int
 }
+
+// DefaultDecodeWorkers is the default of RunnerOptions.DecodeWorkers.
+const DefaultDecodeWorkers = 16
 
 // Runner feeds one projection from the log: it resumes after the
 // projection's own checkpoint, applies in order, and tells waiters how far
@@ -104,22 +111,20 @@ func (r *Runner) Run(ctx context.Context) error {
 		InactiveThreshold: r.opts.InactiveThreshold,
 	}, func(ctx context.Context, commits []eventstore.Commit) error {
 		pos := r.Position()
-		batch := make([]Event, 0, len(commits))
-		through := pos
+		todo := make([]eventstore.Commit, 0, len(commits))
 		for _, c := range commits {
-			if c.Sequence <= pos {
-				continue // already applied: a redelivery
+			if c.Sequence > pos { // at or below: already applied, a redelivery
+				todo = append(todo, c)
 			}
-			events, err := r.codec.Decode(ctx, c)
-			if err != nil {
-				return err
-			}
-			batch = append(batch, events...)
-			through = c.Sequence
 		}
-		if through == pos {
+		if len(todo) == 0 {
 			return nil
 		}
+		batch, err := r.decode(ctx, todo)
+		if err != nil {
+			return err
+		}
+		through := todo[len(todo)-1].Sequence
 		if err := r.proj.Apply(ctx, batch, through); err != nil {
 			r.logger.Warn("projection apply failed; retrying", zap.Error(err))
 			return err
@@ -135,6 +140,45 @@ func (r *Runner) Run(ctx context.Context) error {
 		return r.fail(fmt.Errorf("projection %s: %w", r.proj.Name(), err))
 	}
 	return nil
+}
+
+// decode decodes commits on up to DecodeWorkers goroutines and returns
+// their events in the commits' order. Decoding one commit waits for its
+// data keys (a request to the key stream when not cached) and decrypts:
+// done one after the other, a rebuild spends most of its time waiting.
+func (r *Runner) decode(ctx context.Context, commits []eventstore.Commit) ([]Event, error) {
+	decoded := make([][]Event, len(commits))
+	errs := make([]error, len(commits))
+	workers := min(r.opts.DecodeWorkers, len(commits))
+	if workers <= 0 {
+		workers = min(DefaultDecodeWorkers, len(commits))
+	}
+	var next atomic.Int64
+	var wg sync.WaitGroup
+	for range workers {
+		wg.Go(func() {
+			for {
+				i := int(next.Add(1) - 1)
+				if i >= len(commits) {
+					return
+				}
+				decoded[i], errs[i] = r.codec.Decode(ctx, commits[i])
+			}
+		})
+	}
+	wg.Wait()
+	n := 0
+	for i := range decoded {
+		if errs[i] != nil {
+			return nil, errs[i] // the first in stream order
+		}
+		n += len(decoded[i])
+	}
+	batch := make([]Event, 0, n)
+	for _, events := range decoded {
+		batch = append(batch, events...)
+	}
+	return batch, nil
 }
 
 func (r *Runner) fail(err error) error {
