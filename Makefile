@@ -34,7 +34,7 @@ fmt:
 # The performance table (docs/PERFORMANCE.md) against raw JetStream
 # baselines from the same run; CPU profiles go to bench-out/.
 bench:
-	$(GO) test -run '^$$' -bench . -benchtime 2000x ./domain/identifiers/
+	$(GO) test -run '^$$' -bench . -benchmem ./domain/identifiers/ ./projections/
 	$(GO) run ./cmd/safesignal-bench -mode full
 
 bench-quick:

@@ -9,6 +9,8 @@ import (
 	"io"
 	"net/http"
 	"path/filepath"
+	"slices"
+	"strings"
 	"sync"
 	"sync/atomic"
 	"time"
@@ -163,10 +165,11 @@ func (b *bench) filing(ctx context.Context) error {
 	p.stop()
 	stopped = true
 
-	size, err := firstMessageSize(ctx, filepath.Join(dataDir, "nats"))
+	size, perEvent, streams, err := storeFacts(ctx, filepath.Join(dataDir, "nats"))
 	if err != nil {
 		return err
 	}
+	b.logf("messages per filing across all streams: %.2f (%s)", perEvent, streams)
 	base, err := asyncPublishBaseline(ctx, filepath.Join(b.opts.workDir, "baseline-async"), size, b.opts.phase)
 	if err != nil {
 		return err
@@ -193,41 +196,63 @@ func (b *bench) filing(ctx context.Context) error {
 	})
 	b.notes = append(b.notes, section{"1. Filing over HTTP", fmt.Sprintf(
 		"%d filings succeeded and %d failed in the %s phase at the maximum rate (first failure: %v); at half that rate %d succeeded and %d failed. "+
-			"Latency counts from the moment a paced filing was due. The baseline publishes asynchronously (up to 4,096 in flight) to the same stream configuration on a fresh embedded nats-server with SyncAlways, in-process as `serve` connects, one subject per message, with the payload size of a stored filing (%d bytes).",
-		maxRes.ok, maxRes.failed, b.opts.phase, maxRes.firstErr, halfRes.ok, halfRes.failed, size)})
+			"Latency counts from the moment a paced filing was due. The baseline publishes asynchronously (up to 4,096 in flight) to the same stream configuration on a fresh embedded nats-server with SyncAlways, in-process as `serve` connects, one subject per message, with the payload size of a stored filing (%d bytes). "+
+			"After the run the data directory's streams held %.2f messages per event-log commit (%s, warm-up included): every filing is that many synchronous, fsync'd publishes one after the other (audit record, the signal's new data key, the event), against one per message in the baseline.",
+		maxRes.ok, maxRes.failed, b.opts.phase, maxRes.firstErr, halfRes.ok, halfRes.failed, size, perEvent, streams)})
 	return nil
 }
 
-// firstMessageSize opens a stopped data directory's store and returns the
-// payload size of the event log's first message.
-func firstMessageSize(ctx context.Context, storeDir string) (int, error) {
+// storeFacts opens a stopped data directory's store and returns the
+// payload size of the event log's first message and how many messages all
+// streams hold per message of the event log (each one a separate fsync'd
+// write under SyncAlways).
+func storeFacts(ctx context.Context, storeDir string) (size int, perEvent float64, streams string, err error) {
 	ns, err := natsserver.Start(natsserver.Options{StoreDir: storeDir, SyncAlways: true})
 	if err != nil {
-		return 0, err
+		return 0, 0, "", err
 	}
 	defer ns.Shutdown()
 	nc, err := ns.Connect()
 	if err != nil {
-		return 0, err
+		return 0, 0, "", err
 	}
 	defer nc.Close()
 	js, err := jetstream.New(nc)
 	if err != nil {
-		return 0, fmt.Errorf("jetstream: %w", err)
+		return 0, 0, "", fmt.Errorf("jetstream: %w", err)
 	}
-	st, err := js.Stream(ctx, eventstore.DefaultConfig().Stream)
-	if err != nil {
-		return 0, fmt.Errorf("event stream: %w", err)
+	var total, events uint64
+	var parts []string
+	names := js.StreamNames(ctx)
+	for name := range names.Name() {
+		st, err := js.Stream(ctx, name)
+		if err != nil {
+			return 0, 0, "", fmt.Errorf("stream %s: %w", name, err)
+		}
+		info, err := st.Info(ctx)
+		if err != nil {
+			return 0, 0, "", fmt.Errorf("stream %s info: %w", name, err)
+		}
+		total += info.State.Msgs
+		parts = append(parts, fmt.Sprintf("%s %d", name, info.State.Msgs))
+		if name != eventstore.DefaultConfig().Stream {
+			continue
+		}
+		events = info.State.Msgs
+		msg, err := st.GetMsg(ctx, info.State.FirstSeq)
+		if err != nil {
+			return 0, 0, "", fmt.Errorf("first message: %w", err)
+		}
+		size = len(msg.Data)
 	}
-	info, err := st.Info(ctx)
-	if err != nil {
-		return 0, fmt.Errorf("event stream info: %w", err)
+	if names.Err() != nil {
+		return 0, 0, "", fmt.Errorf("stream names: %w", names.Err())
 	}
-	msg, err := st.GetMsg(ctx, info.State.FirstSeq)
-	if err != nil {
-		return 0, fmt.Errorf("first message: %w", err)
+	if events == 0 {
+		return 0, 0, "", fmt.Errorf("the event stream is empty")
 	}
-	return len(msg.Data), nil
+	slices.Sort(parts)
+	return size, float64(total) / float64(events), strings.Join(parts, ", "), nil
 }
 
 // openRaw starts an embedded nats-server and opens the event stream on it.

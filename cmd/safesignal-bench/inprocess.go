@@ -368,7 +368,7 @@ func (b *bench) rebuildAndMemory(ctx context.Context) error {
 		return err
 	}
 	detail := signaldetail.NewMemory()
-	runner := projections.NewRunner(log, codec, detail, projections.RunnerOptions{ConsumerName: "bench_rebuild", BatchSize: 500}, zap.NewNop())
+	runner := projections.NewRunner(log, codec, detail, projections.RunnerOptions{ConsumerName: "bench_rebuild", BatchSize: 500, DecodeWorkers: b.opts.decodeWorkers}, zap.NewNop())
 	rebuildProfile := filepath.Join(b.opts.profileDir, "rebuild.pprof")
 	var rebuildTook time.Duration
 	lastSeq := info.State.LastSeq
@@ -380,6 +380,18 @@ func (b *bench) rebuildAndMemory(ctx context.Context) error {
 		go func() { done <- runner.Run(rctx) }()
 		wctx, wcancel := context.WithTimeout(ctx, 15*time.Minute)
 		defer wcancel()
+		go func() {
+			tick := time.NewTicker(15 * time.Second)
+			defer tick.Stop()
+			for {
+				select {
+				case <-wctx.Done():
+					return
+				case <-tick.C:
+					b.logf("rebuild at sequence %d of %d", runner.Position(), lastSeq)
+				}
+			}
+		}()
 		werr := runner.WaitFor(wctx, lastSeq)
 		rebuildTook = time.Since(started)
 		cancel()
@@ -404,9 +416,9 @@ func (b *bench) rebuildAndMemory(ctx context.Context) error {
 		Met:      metWord(rebuildRate/drainRate >= 0.7),
 	})
 	b.notes = append(b.notes, section{"3. Rebuild", fmt.Sprintf(
-		"%d signals (one commit each) were written straight through the command service and event store with %d writers, on a server without SyncAlways to keep setup short (the rebuild only reads). "+
+		"Decode workers: %d (0: the runner's default, as in `serve`). %d signals (one commit each) were written straight through the command service and event store with %d writers, on a server without SyncAlways to keep setup short (the rebuild only reads). "+
 			"The server was then restarted with SyncAlways; the baseline drained the stream with a durable pull consumer (fetch 500, AckAll on the last), then the runner rebuilt `signaldetail.Memory` through the codec with a cold key cache (one key fetch per signal and per reporter). Profile: `%s`.",
-		n, 2*b.opts.clients, rebuildProfile)})
+		b.opts.decodeWorkers, n, 2*b.opts.clients, rebuildProfile)})
 
 	// Row 5: per subject, disk and server memory.
 	jsDir := filepath.Join(storeDir, "jetstream")

@@ -26,6 +26,7 @@ type options struct {
 	profileDir     string
 	workDir        string
 	mode           string
+	decodeWorkers  int
 }
 
 func main() {
@@ -48,6 +49,7 @@ func run(ctx context.Context, args []string, stdout io.Writer) error {
 	fs.StringVar(&o.profileDir, "profile-dir", "bench-out", "where CPU profiles are saved")
 	fs.StringVar(&o.workDir, "work-dir", "", "scratch directory for data directories (default: a temporary one, removed at the end)")
 	fs.StringVar(&o.mode, "mode", "full", "label of this run in the report (full, quick)")
+	fs.IntVar(&o.decodeWorkers, "decode-workers", 0, "the rebuild runner's decode workers (0: the runner's default)")
 	if err := fs.Parse(args); err != nil {
 		return err
 	}

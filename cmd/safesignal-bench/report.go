@@ -80,6 +80,37 @@ func (b *bench) writeReport(ctx context.Context, total time.Duration) error {
 		fmt.Fprintf(&w, "### %s\n\n%s\n\n", s.title, s.body)
 	}
 	w.WriteString("## Where the time goes\n\n")
+	filingLabels := [][2]string{
+		{"syscall.Fsync", "fsync (`syscall.Fsync`)"},
+		{"github.com/nats-io/nats-server/v2/server.(*fileStore).StoreMsg", "the server storing messages (`fileStore.StoreMsg`)"},
+		{"github.com/safesignal/safesignal/adapters/commands.(*Service).Report", "the command service (`Service.Report`)"},
+		{"github.com/safesignal/safesignal/projections.(*Codec).Encode", "encoding and sealing (`Codec.Encode`)"},
+		{"github.com/safesignal/safesignal/eventstore.(*JetStreamKeyring).Key", "data keys (`JetStreamKeyring.Key`)"},
+		{"runtime.gcBgMarkWorker", "garbage collection (`gcBgMarkWorker`)"},
+	}
+	rebuildLabels := [][2]string{
+		{"github.com/safesignal/safesignal/projections.(*Codec).Decode", "decoding (`Codec.Decode`)"},
+		{"github.com/safesignal/safesignal/eventstore.Unseal", "decryption with key look-up (`eventstore.Unseal`)"},
+		{"github.com/safesignal/safesignal/eventstore.(*JetStreamKeyring).Key", "of which fetching data keys (`JetStreamKeyring.Key`)"},
+		{"github.com/nats-io/nats-server/v2/server.(*stream).processDirectGetLastBySubjectRequest", "the server answering key look-ups (direct get last by subject)"},
+		{"encoding/json.Unmarshal", "JSON decoding (`json.Unmarshal`)"},
+		{"github.com/safesignal/safesignal/eventstore.DecodeCommit", "commit decoding and digest check (`DecodeCommit`)"},
+		{"github.com/safesignal/safesignal/projections/signaldetail.(*Memory).Apply", "the read model (`Memory.Apply`)"},
+		{"runtime.gcBgMarkWorker", "garbage collection (`gcBgMarkWorker`)"},
+	}
+	for _, p := range []struct {
+		name, what string
+		labels     [][2]string
+	}{
+		{"filing-inprocess.pprof", "Filing path (rows 1 and 2), in process without HTTP", filingLabels},
+		{"rebuild.pprof", "Rebuild (row 3)", rebuildLabels},
+	} {
+		path := filepath.Join(b.opts.profileDir, p.name)
+		if _, err := os.Stat(path); err != nil {
+			continue
+		}
+		fmt.Fprintf(&w, "**%s.** Share of CPU samples, cumulative: %s. (Samples are the whole process: the embedded nats-server runs in it.)\n\n", p.what, shareSentence(cumShares(ctx, path, labelNames(p.labels)), p.labels))
+	}
 	for _, name := range []string{"filing-inprocess.pprof", "rebuild.pprof"} {
 		path := filepath.Join(b.opts.profileDir, name)
 		if _, err := os.Stat(path); err != nil {
@@ -94,4 +125,45 @@ func (b *bench) writeReport(ctx context.Context, total time.Duration) error {
 		return fmt.Errorf("write report: %w", err)
 	}
 	return nil
+}
+
+// cumShares returns the cumulative share of the CPU samples of each named
+// function in a profile ("-" when it does not appear).
+func cumShares(ctx context.Context, profile string, funcs []string) map[string]string {
+	out := map[string]string{}
+	for _, f := range funcs {
+		out[f] = "-"
+	}
+	text, err := command(ctx, "go", "tool", "pprof", "-top", "-cum", "-nodecount=1000", profile).CombinedOutput()
+	if err != nil {
+		return out
+	}
+	for _, line := range strings.Split(string(text), "\n") {
+		fields := strings.Fields(line)
+		if len(fields) < 6 {
+			continue
+		}
+		name := strings.Join(fields[5:], " ")
+		if _, ok := out[name]; ok {
+			out[name] = fields[4]
+		}
+	}
+	return out
+}
+
+// shareSentence renders "label X of the samples" for each function.
+func shareSentence(shares map[string]string, labels [][2]string) string {
+	parts := make([]string, 0, len(labels))
+	for _, l := range labels {
+		parts = append(parts, fmt.Sprintf("%s %s", l[1], shares[l[0]]))
+	}
+	return strings.Join(parts, "; ")
+}
+
+func labelNames(labels [][2]string) []string {
+	names := make([]string, len(labels))
+	for i, l := range labels {
+		names[i] = l[0]
+	}
+	return names
 }
