@@ -6,7 +6,7 @@ BIN     := bin/safesignal
 VERSION ?= $(shell git describe --always --dirty 2>/dev/null || echo dev)
 LDFLAGS := -s -w -X main.version=$(VERSION)
 
-.PHONY: all build run test test-short postgres lint fmt bench clean
+.PHONY: all build run test test-short postgres lint fmt bench bench-quick clean
 
 all: lint test build
 
@@ -37,8 +37,14 @@ lint:
 fmt:
 	gofmt -w $$(git ls-files '*.go')
 
+# The performance table (docs/PERFORMANCE.md) against raw JetStream
+# baselines from the same run; CPU profiles go to bench-out/.
 bench:
-	@echo "benchmarks are not written yet" && exit 1
+	$(GO) test -run '^$$' -bench . -benchmem ./domain/identifiers/ ./projections/
+	$(GO) run ./cmd/safesignal-bench -mode full
+
+bench-quick:
+	$(GO) run ./cmd/safesignal-bench -mode quick -events 50000 -phase 5s -command-signals 2000
 
 clean:
 	rm -rf bin

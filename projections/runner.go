@@ -3,13 +3,12 @@ package projections
 import (
 	"context"
 	"fmt"
-	"runtime"
 	"sync"
+	"sync/atomic"
 	"time"
 
 	"github.com/safesignal/safesignal/eventstore"
 	"go.uber.org/zap"
-	"golang.org/x/sync/errgroup"
 )
 
 // Projection is a read model the runner feeds. Apply must store the
@@ -41,7 +40,13 @@ type RunnerOptions struct {
 	// is gone (for memory read models).
 	InactiveThreshold time.Duration
 	BatchSize         int
+	// DecodeWorkers is how many commits of a batch are decoded at once
+	// (default DefaultDecodeWorkers). Events are applied in order anyway.
+	DecodeWorkers int
 }
+
+// DefaultDecodeWorkers is the default of RunnerOptions.DecodeWorkers.
+const DefaultDecodeWorkers = 16
 
 // Runner feeds one projection from the log: it resumes after the
 // projection's own checkpoint, applies in order, and tells waiters how far
@@ -181,49 +186,44 @@ func (r *Runner) apply(ctx context.Context, batch []Event, through, pending uint
 	}
 }
 
-// decode opens a batch's commits, spread over the processors when the
-// batch is large (opening sealed fields is most of a rebuild's work).
+// decode decodes commits on up to DecodeWorkers goroutines and returns
+// their events in the commits' order. Decoding one commit waits for its
+// data keys (a request to the key stream when not cached) and decrypts:
+// done one after the other, a rebuild spends most of its time waiting.
 func (r *Runner) decode(ctx context.Context, commits []eventstore.Commit) ([]Event, error) {
-	workers := min(runtime.GOMAXPROCS(0), len(commits)/decodeChunk)
-	if workers <= 1 {
-		var batch []Event
-		for _, c := range commits {
-			events, err := r.codec.Decode(ctx, c)
-			if err != nil {
-				return nil, err
-			}
-			batch = append(batch, events...)
-		}
-		return batch, nil
+	decoded := make([][]Event, len(commits))
+	errs := make([]error, len(commits))
+	workers := min(r.opts.DecodeWorkers, len(commits))
+	if workers <= 0 {
+		workers = min(DefaultDecodeWorkers, len(commits))
 	}
-	parts := make([][]Event, len(commits))
-	g, gctx := errgroup.WithContext(ctx)
-	per := (len(commits) + workers - 1) / workers
-	for w := range workers {
-		lo, hi := w*per, min((w+1)*per, len(commits))
-		g.Go(func() error {
-			for i := lo; i < hi; i++ {
-				events, err := r.codec.Decode(gctx, commits[i])
-				if err != nil {
-					return err
+	var next atomic.Int64
+	var wg sync.WaitGroup
+	for range workers {
+		wg.Go(func() {
+			for {
+				i := int(next.Add(1) - 1)
+				if i >= len(commits) {
+					return
 				}
-				parts[i] = events
+				decoded[i], errs[i] = r.codec.Decode(ctx, commits[i])
 			}
-			return nil
 		})
 	}
-	if err := g.Wait(); err != nil {
-		return nil, err
+	wg.Wait()
+	n := 0
+	for i := range decoded {
+		if errs[i] != nil {
+			return nil, errs[i] // the first in stream order
+		}
+		n += len(decoded[i])
 	}
-	batch := make([]Event, 0, len(commits))
-	for _, p := range parts {
-		batch = append(batch, p...)
+	batch := make([]Event, 0, n)
+	for _, events := range decoded {
+		batch = append(batch, events...)
 	}
 	return batch, nil
 }
-
-// decodeChunk is the fewest commits worth a goroutine of their own.
-const decodeChunk = 64
 
 func (r *Runner) fail(err error) error {
 	r.mu.Lock()
