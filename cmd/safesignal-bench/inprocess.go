@@ -420,6 +420,14 @@ func (b *bench) rebuildAndMemory(ctx context.Context) error {
 			"The server was then restarted with SyncAlways; the baseline drained the stream with a durable pull consumer (fetch 500, AckAll on the last), then the runner rebuilt `signaldetail.Memory` through the codec with a cold key cache (one key fetch per signal and per reporter). Profile: `%s`.",
 		b.opts.decodeWorkers, n, 2*b.opts.clients, rebuildProfile)})
 
+	// Rows 6 and 7: the PostgreSQL read models from the same log.
+	if b.opts.databaseURL != "" {
+		if err := b.postgresRows(ctx, js, log, secret, drainRate, msgs); err != nil {
+			b.logf("PostgreSQL rows failed: %v", err)
+			b.rows = append(b.rows, row{Name: "6. PostgreSQL rebuild", Ours: "failed: " + err.Error(), Baseline: "-", Ratio: "-", Target: "-", Met: "-"})
+		}
+	}
+
 	// Row 5: per subject, disk and server memory.
 	jsDir := filepath.Join(storeDir, "jetstream")
 	eventsDisk, err := dirSize(filepath.Join(jsDir, "$G", "streams", eventstore.DefaultConfig().Stream))
