@@ -57,6 +57,10 @@ var ErrUnknownEscalation = errors.New("unknown escalation")
 // region, or that came from their own organisation.
 var ErrNotAddressed = errors.New("escalation not addressed to this recipient")
 
+// ErrUnknownQuestion is the cause of a TransitionError for a reply to a
+// question the signal does not have.
+var ErrUnknownQuestion = errors.New("unknown question")
+
 // TransitionError says which command the signal's current status refuses.
 // Cause, when set, is a more specific sentinel (ErrNotFound,
 // ErrUnknownEscalation, ErrNotAddressed) that errors.Is matches as well as

@@ -45,6 +45,8 @@ func NewRegistry() (*eventstore.Registry, error) {
 		eventstore.Register[domain.SignalClosed](r, domain.EventSignalClosed, 1),
 		eventstore.Register[domain.SignalReopened](r, domain.EventSignalReopened, 1),
 		eventstore.Register[domain.RegulatorNotified](r, domain.EventRegulatorNotified, 1),
+		eventstore.Register[domain.QuestionAsked](r, domain.EventQuestionAsked, 1),
+		eventstore.Register[domain.ReporterReplied](r, domain.EventReporterReplied, 1),
 		eventstore.Register[domain.SignalContentErased](r, domain.EventSignalContentErased, 1),
 		eventstore.Register[domain.ReporterIdentityErased](r, domain.EventReporterIdentityErased, 1),
 		eventstore.Register[domain.TrendSignalDetected](r, domain.EventTrendSignalDetected, 1),

@@ -90,6 +90,8 @@ func TestCodecRoundTrip(t *testing.T) {
 		domain.RegulatorNotified{
 			SignalID: id, Regulator: "IGJ", Reference: "ref", NotifiedAt: at, DueAt: at, Late: true, RecordedAt: at,
 		},
+		domain.QuestionAsked{SignalID: id, QuestionID: uuid.New(), Question: "secret-question", AskedAt: at},
+		domain.ReporterReplied{SignalID: id, QuestionID: uuid.New(), Reply: "secret-reply", RepliedAt: at},
 	}
 	var types []string
 	for _, e := range events {
@@ -105,7 +107,7 @@ func TestCodecRoundTrip(t *testing.T) {
 		t.Fatal(err)
 	}
 	for _, env := range envs {
-		for _, secret := range []string{"secret-description", "secret-actions", "subject-1", "officer-olga"} {
+		for _, secret := range []string{"secret-description", "secret-actions", "subject-1", "officer-olga", "secret-question", "secret-reply"} {
 			if strings.Contains(string(env.Data), secret) || strings.Contains(env.Actor, secret) {
 				t.Fatalf("%s stores %q in the clear: %s (actor %s)", env.Type, secret, env.Data, env.Actor)
 			}
