@@ -39,6 +39,12 @@ type harness struct {
 
 func newHarness(t *testing.T) *harness {
 	t.Helper()
+	return newHarnessLogging(t, zap.NewNop())
+}
+
+// newHarnessLogging is newHarness with the API logging to logger.
+func newHarnessLogging(t *testing.T, logger *zap.Logger) *harness {
+	t.Helper()
 	srv := jstest.Start(t)
 	_, js := srv.JetStream(t)
 	ctx, cancel := context.WithCancel(context.Background())
@@ -124,7 +130,7 @@ func newHarness(t *testing.T) *harness {
 			}
 			return nil
 		},
-		Logger: zap.NewNop(),
+		Logger: logger,
 	})
 	ts := httptest.NewServer(api)
 	t.Cleanup(ts.Close)

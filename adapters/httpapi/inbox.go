@@ -162,6 +162,7 @@ type mySignal struct {
 	ReportedAt string         `json:"reportedAt"`
 	UpdatedAt  string         `json:"updatedAt"`
 	Feedback   []feedbackView `json:"feedback"`
+	Questions  []questionView `json:"questions"`
 }
 
 // getMySignals answers GET /api/v1/me/signals: the caller's named signals
@@ -185,7 +186,7 @@ func (s *Server) getMySignals(w http.ResponseWriter, r *http.Request) {
 	for _, v := range views {
 		full := present(p, v, s.deps.Commands.Now())
 		out = append(out, mySignal{ID: v.ID.String(), Status: full.Status, Kind: full.Kind, Category: full.Category,
-			ReportedAt: v.ReportedAt.Format("2006-01-02T15:04:05Z07:00"), UpdatedAt: v.UpdatedAt.Format("2006-01-02T15:04:05Z07:00"), Feedback: full.Feedback})
+			ReportedAt: v.ReportedAt.Format("2006-01-02T15:04:05Z07:00"), UpdatedAt: v.UpdatedAt.Format("2006-01-02T15:04:05Z07:00"), Feedback: full.Feedback, Questions: full.Questions})
 	}
 	writeJSON(w, http.StatusOK, map[string]any{"signals": out})
 }

@@ -55,7 +55,8 @@ func objectRules() map[string]func(c caller) bool {
 			}
 		},
 	}
-	for _, cmd := range []string{"acknowledge", "classify", "reject", "link-duplicate", "escalate", "feedback", "close", "reopen", "record-regulator-notification"} {
+	rules["POST /api/v1/signals/{id}/reply"] = func(c caller) bool { return c.owner }
+	for _, cmd := range []string{"acknowledge", "classify", "reject", "link-duplicate", "escalate", "feedback", "close", "reopen", "record-regulator-notification", "ask"} {
 		rules["POST /api/v1/signals/{id}/"+cmd] = officer
 	}
 	for _, cmd := range []string{"acknowledge-escalation", "respond-escalation"} {
@@ -66,9 +67,15 @@ func objectRules() map[string]func(c caller) bool {
 
 // requests gives a request that passes validation for each route, so that
 // only access decides the answer.
-func requestFor(t *testing.T, rt httpapi.Route, signalID string, c caller) (string, []byte) {
+func requestFor(t *testing.T, rt httpapi.Route, signalID, receipt string, c caller) (string, []byte) {
 	path := strings.ReplaceAll(rt.Pattern, "{id}", signalID)
 	switch rt.Method + " " + rt.Pattern {
+	case "POST /api/v1/receipts/signal":
+		return path, mustJSON(t, map[string]string{"receipt": receipt})
+	case "POST /api/v1/receipts/replies":
+		// A valid receipt and no question: the domain refuses it (422),
+		// whoever calls; no token is needed or looked at.
+		return path, mustJSON(t, map[string]string{"receipt": receipt})
 	case "POST /api/v1/signals":
 		b := validBody()
 		delete(b, "organisation")
@@ -102,6 +109,16 @@ func TestAuthorizationMatrix(t *testing.T) {
 		t.Fatalf("file: %d %s", res.status, res.body)
 	}
 	signalID := strings.TrimPrefix(res.header.Get("Location"), "/api/v1/signals/")
+	anon := validBody()
+	anon["anonymous"] = true
+	res = h.do(http.MethodPost, "/api/v1/signals", h.token(reporter("anna", "umc-utrecht")), mustJSON(t, anon), nil)
+	var filed struct {
+		Receipt string `json:"receipt"`
+	}
+	res.json(t, &filed)
+	if res.status != http.StatusCreated || filed.Receipt == "" {
+		t.Fatalf("anonymous filing: %d %s", res.status, res.body)
+	}
 	// Acknowledge and escalate it to anaesthesiology, so that a colleague
 	// of that specialty elsewhere is addressed.
 	officer := h.token(auth.Principal{Subject: "olga", Role: auth.RoleSafetyOfficer, Organisation: "umc-utrecht"})
@@ -129,7 +146,7 @@ func TestAuthorizationMatrix(t *testing.T) {
 		}
 		for _, c := range callers() {
 			t.Run(fmt.Sprintf("%s as %s", key, c.name), func(t *testing.T) {
-				path, body := requestFor(t, rt, signalID, c)
+				path, body := requestFor(t, rt, signalID, filed.Receipt, c)
 				token := ""
 				if c.p != nil {
 					token = h.token(*c.p)
@@ -137,6 +154,8 @@ func TestAuthorizationMatrix(t *testing.T) {
 				r := h.do(rt.Method, path, token, body, map[string]string{"If-Match": `"3"`})
 				var want []int
 				switch {
+				case key == "POST /api/v1/receipts/replies":
+					want = []int{http.StatusUnprocessableEntity}
 				case rt.Public:
 					want = []int{http.StatusOK, http.StatusServiceUnavailable}
 				case c.p == nil:

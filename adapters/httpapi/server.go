@@ -74,7 +74,10 @@ type Route struct {
 	Method  string
 	Pattern string
 	// Public routes need no token; every other route needs one of Roles.
-	Public  bool
+	Public bool
+	// Limited public routes count against the caller's address in the
+	// rate limiter, as failed sign-ins do.
+	Limited bool
 	Roles   []auth.Role
 	handler http.HandlerFunc
 }
@@ -116,6 +119,10 @@ func (s *Server) Routes() []Route {
 		{Method: http.MethodGet, Pattern: "/readyz", Public: true, handler: s.readyz},
 		{Method: http.MethodGet, Pattern: "/metrics", Public: true, handler: s.serveMetrics},
 		{Method: http.MethodPost, Pattern: "/api/v1/signals", Roles: reporters, handler: s.fileSignal},
+		// The anonymous reporter's follow-up: no token, the receipt code
+		// in the body is the credential; limited per client address.
+		{Method: http.MethodPost, Pattern: "/api/v1/receipts/signal", Public: true, Limited: true, handler: s.getByReceipt},
+		{Method: http.MethodPost, Pattern: "/api/v1/receipts/replies", Public: true, Limited: true, handler: s.replyByReceipt},
 		{Method: http.MethodPost, Pattern: "/api/v1/text-checks", Roles: reporters, handler: s.checkText},
 		{Method: http.MethodGet, Pattern: "/api/v1/signals/{id}", Roles: readers, handler: s.getSignal},
 		{Method: http.MethodGet, Pattern: "/api/v1/signals/{id}/history", Roles: []auth.Role{auth.RoleSafetyOfficer, auth.RoleAdmin}, handler: s.getHistory},
@@ -159,6 +166,12 @@ func NewHTTPServer(addr string, h http.Handler) *http.Server {
 func (s *Server) guard(rt Route) http.Handler {
 	return http.HandlerFunc(func(w http.ResponseWriter, r *http.Request) {
 		if rt.Public {
+			if rt.Limited {
+				if ok, wait := s.limiters.allow("addr:" + clientAddr(r)); !ok {
+					s.tooMany(w, r, wait)
+					return
+				}
+			}
 			rt.handler(w, r)
 			return
 		}
