@@ -27,6 +27,9 @@ const AggregateSignal = "signal"
 // AggregateTrendSignal is the aggregate type of detected trend signals.
 const AggregateTrendSignal = "trend_signal"
 
+// AggregatePeerSupport is the aggregate type of peer-support requests.
+const AggregatePeerSupport = "peer_support"
+
 // NewRegistry registers every domain event type at its current schema
 // version, with the upcasters of older versions.
 func NewRegistry() (*eventstore.Registry, error) {
@@ -50,6 +53,8 @@ func NewRegistry() (*eventstore.Registry, error) {
 		eventstore.Register[domain.SignalContentErased](r, domain.EventSignalContentErased, 1),
 		eventstore.Register[domain.ReporterIdentityErased](r, domain.EventReporterIdentityErased, 1),
 		eventstore.Register[domain.TrendSignalDetected](r, domain.EventTrendSignalDetected, 1),
+		eventstore.Register[domain.PeerSupportRequestOpened](r, domain.EventPeerSupportRequestOpened, 1),
+		eventstore.Register[domain.PeerSupportRequestAcknowledged](r, domain.EventPeerSupportRequestAcknowledged, 1),
 	}
 	if err := errors.Join(errs...); err != nil {
 		return nil, fmt.Errorf("register domain events: %w", err)

@@ -32,7 +32,7 @@ func TestRegistryHasEveryDomainEventAtVersion1(t *testing.T) {
 	if err != nil {
 		t.Fatal(err)
 	}
-	want := slices.Sorted(slices.Values(slices.Concat(domain.EventTypes(), domain.ErasureEventTypes(), domain.TrendEventTypes())))
+	want := slices.Sorted(slices.Values(slices.Concat(domain.EventTypes(), domain.ErasureEventTypes(), domain.TrendEventTypes(), domain.PeerSupportEventTypes())))
 	if got := r.Names(); !slices.Equal(got, want) {
 		t.Fatalf("registered %v, want %v", got, want)
 	}
@@ -164,5 +164,36 @@ func TestDecodeAfterErasure(t *testing.T) {
 	}
 	if g := db[0].Data.(domain.SignalReported); g.Description != "kept text" || g.Reporter != "bob" || len(db[0].Erased) != 0 {
 		t.Fatalf("another signal was touched: %+v", g)
+	}
+}
+
+// TestPeerSupportSealed: a peer-support request keeps requester, contact
+// and message sealed, and comes back whole.
+func TestPeerSupportSealed(t *testing.T) {
+	t.Parallel()
+	c := newCodec(t)
+	id := uuid.New()
+	at := time.Date(2026, 11, 20, 9, 0, 0, 0, time.UTC)
+	events := []domain.Event{
+		domain.PeerSupportRequestOpened{RequestID: id, Organisation: "umc-utrecht", Requester: "secret-requester", Contact: "secret-contact", Message: "secret-message", Source: domain.PeerSupportDirect, RequestedAt: at},
+		domain.PeerSupportRequestAcknowledged{RequestID: id, Supporter: "secret-supporter", AcknowledgedAt: at},
+	}
+	envs, err := c.Encode(context.Background(), eventstore.Envelope{AggregateType: projections.AggregatePeerSupport, AggregateID: id.String(), Actor: "secret-requester"}, 0, events)
+	if err != nil {
+		t.Fatal(err)
+	}
+	for _, env := range envs {
+		if strings.Contains(string(env.Data)+env.Actor, "secret-") {
+			t.Fatalf("%s stores a secret in the clear: %s", env.Type, env.Data)
+		}
+	}
+	decoded, err := c.Decode(context.Background(), eventstore.Commit{Sequence: 1, Events: envs})
+	if err != nil {
+		t.Fatal(err)
+	}
+	for i, d := range decoded {
+		if !reflect.DeepEqual(d.Data, events[i]) {
+			t.Errorf("round trip: %#v", d.Data)
+		}
 	}
 }

@@ -16,9 +16,11 @@ import (
 	"github.com/safesignal/safesignal/adapters/commands"
 	"github.com/safesignal/safesignal/adapters/httpapi"
 	"github.com/safesignal/safesignal/adapters/metrics"
+	"github.com/safesignal/safesignal/adapters/peersupport"
 	"github.com/safesignal/safesignal/eventstore"
 	"github.com/safesignal/safesignal/eventstore/jstest"
 	"github.com/safesignal/safesignal/projections"
+	peerread "github.com/safesignal/safesignal/projections/peersupport"
 	"github.com/safesignal/safesignal/projections/signaldetail"
 	"github.com/safesignal/safesignal/projections/trends"
 	"github.com/safesignal/safesignal/projections/trends/detect"
@@ -88,7 +90,8 @@ func newHarnessLogging(t *testing.T, logger *zap.Logger) *harness {
 	detector := detect.New(detect.Options{})
 	var sideRunners []*projections.Runner
 	var sideDone []chan struct{}
-	for _, p := range []projections.Projection{cube, detector} {
+	peerRequests := peerread.NewMemory()
+	for _, p := range []projections.Projection{cube, detector, peerRequests} {
 		r := projections.NewRunner(log, reg, p, projections.RunnerOptions{ConsumerName: p.Name() + "_test"}, zap.NewNop())
 		d := make(chan struct{})
 		go func() {
@@ -116,6 +119,8 @@ func newHarnessLogging(t *testing.T, logger *zap.Logger) *harness {
 		Audit:        trail,
 		Trends:       cube,
 		TrendSignals: detector,
+		PeerSupport:  peersupport.New(log, reg, nil),
+		PeerRequests: peerRequests,
 		WaitFor: func(ctx context.Context, seq uint64) error {
 			for _, r := range append([]*projections.Runner{runner}, sideRunners...) {
 				if err := r.WaitFor(ctx, seq); err != nil {
@@ -125,8 +130,13 @@ func newHarnessLogging(t *testing.T, logger *zap.Logger) *harness {
 			return nil
 		},
 		Ready: func(context.Context) error {
-			if !runner.Ready() || !sideRunners[0].Ready() || !sideRunners[1].Ready() {
+			if !runner.Ready() {
 				return context.DeadlineExceeded
+			}
+			for _, r := range sideRunners {
+				if !r.Ready() {
+					return context.DeadlineExceeded
+				}
 			}
 			return nil
 		},

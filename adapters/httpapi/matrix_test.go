@@ -33,6 +33,8 @@ func callers() []caller {
 		{name: "colleague", p: pp(auth.Principal{Subject: "cora", Role: auth.RoleColleague, Organisation: "isala", Specialty: "anaesthesiology", Region: "NL-OV"}), addressed: true},
 		{name: "policy analyst", p: pp(auth.Principal{Subject: "pia", Role: auth.RolePolicyAnalyst, Region: "NL-UT"})},
 		{name: "admin", p: pp(auth.Principal{Subject: "ada", Role: auth.RoleAdmin})},
+		{name: "peer supporter, same organisation", p: pp(auth.Principal{Subject: "petra", Role: auth.RolePeerSupporter, Organisation: "umc-utrecht"}), sameOrg: true},
+		{name: "peer supporter, other organisation", p: pp(auth.Principal{Subject: "paul", Role: auth.RolePeerSupporter, Organisation: "haukeland"})},
 	}
 }
 
@@ -56,6 +58,8 @@ func objectRules() map[string]func(c caller) bool {
 		},
 	}
 	rules["POST /api/v1/signals/{id}/reply"] = func(c caller) bool { return c.owner }
+	// {id} is the peer-support request there, asked for by umc-utrecht's alice.
+	rules["POST /api/v1/peer-support/{id}/acknowledge"] = func(c caller) bool { return c.p.Role == auth.RolePeerSupporter && c.sameOrg }
 	for _, cmd := range []string{"acknowledge", "classify", "reject", "link-duplicate", "escalate", "feedback", "close", "reopen", "record-regulator-notification", "ask"} {
 		rules["POST /api/v1/signals/{id}/"+cmd] = officer
 	}
@@ -67,9 +71,11 @@ func objectRules() map[string]func(c caller) bool {
 
 // requests gives a request that passes validation for each route, so that
 // only access decides the answer.
-func requestFor(t *testing.T, rt httpapi.Route, signalID, receipt string, c caller) (string, []byte) {
+func requestFor(t *testing.T, rt httpapi.Route, signalID, receipt, peerRequestID string, c caller) (string, []byte) {
 	path := strings.ReplaceAll(rt.Pattern, "{id}", signalID)
 	switch rt.Method + " " + rt.Pattern {
+	case "POST /api/v1/peer-support/{id}/acknowledge":
+		return strings.ReplaceAll(rt.Pattern, "{id}", peerRequestID), nil
 	case "POST /api/v1/receipts/signal":
 		return path, mustJSON(t, map[string]string{"receipt": receipt})
 	case "POST /api/v1/receipts/replies":
@@ -119,6 +125,14 @@ func TestAuthorizationMatrix(t *testing.T) {
 	if res.status != http.StatusCreated || filed.Receipt == "" {
 		t.Fatalf("anonymous filing: %d %s", res.status, res.body)
 	}
+	res = h.do(http.MethodPost, "/api/v1/peer-support", h.token(reporter("alice", "umc-utrecht")), []byte(`{"message":"Could someone call me?"}`), nil)
+	var peer struct {
+		ID string `json:"id"`
+	}
+	res.json(t, &peer)
+	if res.status != http.StatusCreated || peer.ID == "" {
+		t.Fatalf("peer support: %d %s", res.status, res.body)
+	}
 	// Acknowledge and escalate it to anaesthesiology, so that a colleague
 	// of that specialty elsewhere is addressed.
 	officer := h.token(auth.Principal{Subject: "olga", Role: auth.RoleSafetyOfficer, Organisation: "umc-utrecht"})
@@ -146,7 +160,7 @@ func TestAuthorizationMatrix(t *testing.T) {
 		}
 		for _, c := range callers() {
 			t.Run(fmt.Sprintf("%s as %s", key, c.name), func(t *testing.T) {
-				path, body := requestFor(t, rt, signalID, filed.Receipt, c)
+				path, body := requestFor(t, rt, signalID, filed.Receipt, peer.ID, c)
 				token := ""
 				if c.p != nil {
 					token = h.token(*c.p)

@@ -19,6 +19,8 @@ import (
 	"github.com/safesignal/safesignal/adapters/auth"
 	"github.com/safesignal/safesignal/adapters/commands"
 	"github.com/safesignal/safesignal/adapters/metrics"
+	"github.com/safesignal/safesignal/adapters/peersupport"
+	peerread "github.com/safesignal/safesignal/projections/peersupport"
 	"github.com/safesignal/safesignal/projections/signaldetail"
 	"github.com/safesignal/safesignal/projections/trends"
 	"github.com/safesignal/safesignal/projections/trends/detect"
@@ -50,6 +52,10 @@ type Deps struct {
 	// TrendSignals, when set, serves the policy inbox of detected trend
 	// signals.
 	TrendSignals detect.Store
+	// PeerSupport and PeerRequests, when set, serve peer-support requests
+	// and the peer supporters' inbox.
+	PeerSupport  *peersupport.Service
+	PeerRequests peerread.Store
 	// TrendsK is the disclosure threshold: counts 1..TrendsK−1 are never
 	// shown (default trends.DefaultK).
 	TrendsK int
@@ -138,6 +144,11 @@ func (s *Server) Routes() []Route {
 		// (the triage board and service levels), nor colleagues.
 		{Method: http.MethodGet, Pattern: "/api/v1/trends", Roles: policy, handler: s.getTrends},
 		{Method: http.MethodGet, Pattern: "/api/v1/trends/signals", Roles: policy, handler: s.getTrendSignals},
+		// Peer support: anyone who files may ask; only the organisation's
+		// peer supporters read and handle requests (docs/LEARNING.md).
+		{Method: http.MethodPost, Pattern: "/api/v1/peer-support", Roles: reporters, handler: s.requestPeerSupport},
+		{Method: http.MethodGet, Pattern: "/api/v1/peer-support/inbox", Roles: []auth.Role{auth.RolePeerSupporter}, handler: s.getPeerSupportInbox},
+		{Method: http.MethodPost, Pattern: "/api/v1/peer-support/{id}/acknowledge", Roles: []auth.Role{auth.RolePeerSupporter}, handler: s.acknowledgePeerSupport},
 	}
 	for _, c := range commandSpecs() {
 		routes = append(routes, Route{Method: http.MethodPost, Pattern: "/api/v1/signals/{id}/" + c.name, Roles: c.roles, handler: s.runCommand(c)})

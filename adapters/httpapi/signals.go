@@ -39,6 +39,9 @@ type created struct {
 	Version int       `json:"version"`
 	// Warnings list personal identification numbers found in the text.
 	Warnings []identifierWarning `json:"warnings"`
+	// PeerSupportRequested says that a confidential request went to the
+	// organisation's peer-support contacts (named filings only).
+	PeerSupportRequested bool `json:"peerSupportRequested,omitempty"`
 	// Receipt is the code an anonymous reporter follows the signal with.
 	// It is shown in this answer only: the log keeps its hash, and a
 	// replayed answer cannot carry it.
@@ -197,7 +200,11 @@ func (s *Server) fileSignal(w http.ResponseWriter, r *http.Request) {
 		// The stored hash is of the first request's code, which is gone.
 		receipt = ""
 	}
-	writeJSON(w, http.StatusCreated, created{ID: res.ID, Version: res.Version, Receipt: receipt,
+	// A named filing that asks for peer support opens a request of its own
+	// (not tied to the signal). An anonymous one cannot: the supporter
+	// could not reach the reporter, and a request would name them.
+	peer := req.PeerSupportRequested && !req.Anonymous && !res.Replayed && s.peerSupportAtFiling(r, p)
+	writeJSON(w, http.StatusCreated, created{ID: res.ID, Version: res.Version, Receipt: receipt, PeerSupportRequested: peer,
 		Warnings: identifierWarnings(map[string]string{"description": req.Description, "immediateActions": req.ImmediateActions})})
 }
 

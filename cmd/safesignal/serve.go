@@ -23,11 +23,13 @@ import (
 	"github.com/safesignal/safesignal/adapters/httpapi"
 	"github.com/safesignal/safesignal/adapters/metrics"
 	"github.com/safesignal/safesignal/adapters/natsserver"
+	"github.com/safesignal/safesignal/adapters/peersupport"
 	"github.com/safesignal/safesignal/adapters/policies"
 	"github.com/safesignal/safesignal/adapters/postgres"
 	"github.com/safesignal/safesignal/adapters/trendsignals"
 	"github.com/safesignal/safesignal/eventstore"
 	"github.com/safesignal/safesignal/projections"
+	peerread "github.com/safesignal/safesignal/projections/peersupport"
 	"github.com/safesignal/safesignal/projections/signaldetail"
 	"github.com/safesignal/safesignal/projections/trends"
 	"github.com/safesignal/safesignal/projections/trends/detect"
@@ -222,6 +224,12 @@ func runServer(ctx context.Context, cfg serveConfig, logger *zap.Logger) error {
 			ConsumerName: detector.Name() + "_" + instance, InactiveThreshold: time.Hour, BatchSize: 500,
 		}, logger),
 	}
+	// Peer support (issue #6): requests are an aggregate of their own; the
+	// peer supporters' inbox is a memory read model rebuilt at every start.
+	peerRequests := peerread.NewMemory()
+	runners = append(runners, projections.NewRunner(log, codec, peerRequests, projections.RunnerOptions{
+		ConsumerName: peerRequests.Name() + "_" + instance, InactiveThreshold: time.Hour, BatchSize: 500,
+	}, logger))
 
 	runCtx, stopRunners := context.WithCancel(context.Background())
 	defer stopRunners()
@@ -338,6 +346,8 @@ func runServer(ctx context.Context, cfg serveConfig, logger *zap.Logger) error {
 		RateLimit: httpapi.RateLimit{PerSecond: cfg.rateLimit, Burst: cfg.rateBurst},
 
 		Trends: cube, TrendSignals: detector, TrendsK: cfg.trendsK,
+
+		PeerSupport: peersupport.New(log, codec, nil), PeerRequests: peerRequests,
 	})
 	ln, err := net.Listen("tcp", cfg.httpAddr)
 	if err != nil {
