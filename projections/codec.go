@@ -30,6 +30,9 @@ const AggregateTrendSignal = "trend_signal"
 // AggregatePeerSupport is the aggregate type of peer-support requests.
 const AggregatePeerSupport = "peer_support"
 
+// AggregateLesson is the aggregate type of lessons and good practices.
+const AggregateLesson = "lesson"
+
 // NewRegistry registers every domain event type at its current schema
 // version, with the upcasters of older versions.
 func NewRegistry() (*eventstore.Registry, error) {
@@ -55,6 +58,9 @@ func NewRegistry() (*eventstore.Registry, error) {
 		eventstore.Register[domain.TrendSignalDetected](r, domain.EventTrendSignalDetected, 1),
 		eventstore.Register[domain.PeerSupportRequestOpened](r, domain.EventPeerSupportRequestOpened, 1),
 		eventstore.Register[domain.PeerSupportRequestAcknowledged](r, domain.EventPeerSupportRequestAcknowledged, 1),
+		eventstore.Register[domain.LessonPublished](r, domain.EventLessonPublished, 1),
+		eventstore.Register[domain.LessonTranslated](r, domain.EventLessonTranslated, 1),
+		eventstore.Register[domain.LessonApplied](r, domain.EventLessonApplied, 1),
 	}
 	if err := errors.Join(errs...); err != nil {
 		return nil, fmt.Errorf("register domain events: %w", err)

@@ -32,7 +32,7 @@ func TestRegistryHasEveryDomainEventAtVersion1(t *testing.T) {
 	if err != nil {
 		t.Fatal(err)
 	}
-	want := slices.Sorted(slices.Values(slices.Concat(domain.EventTypes(), domain.ErasureEventTypes(), domain.TrendEventTypes(), domain.PeerSupportEventTypes())))
+	want := slices.Sorted(slices.Values(slices.Concat(domain.EventTypes(), domain.ErasureEventTypes(), domain.TrendEventTypes(), domain.PeerSupportEventTypes(), domain.LessonEventTypes())))
 	if got := r.Names(); !slices.Equal(got, want) {
 		t.Fatalf("registered %v, want %v", got, want)
 	}
