@@ -51,7 +51,9 @@ func TestLesson(t *testing.T) {
 		wantErr    error
 	}{
 		{name: "a lesson from a signal", when: publish(nil), then: []domain.Event{lessonPublished()}},
-		{name: "a good practice", when: publish(func(c *domain.PublishLesson) { c.Kind, c.SignalID, c.Category = domain.LessonGoodPractice, uuid.Nil, "" }),
+		{name: "a good practice", when: publish(func(c *domain.PublishLesson) {
+			c.Kind, c.SignalID, c.Category = domain.LessonGoodPractice, uuid.Nil, ""
+		}),
 			then: []domain.Event{func() domain.Event {
 				e := lessonPublished()
 				e.Kind, e.SignalID, e.Category = domain.LessonGoodPractice, uuid.Nil, ""
