@@ -70,13 +70,21 @@ type TransitionError struct {
 	Status  Status
 	Reason  string
 	Cause   error
+	// Aggregate names what refused, when it is not a signal ("lesson",
+	// "peer-support request").
+	Aggregate string
 }
 
 func (e *TransitionError) Error() string {
 	var msg string
-	if e.Status == StatusNone {
+	switch {
+	case e.Aggregate != "" && errors.Is(e.Cause, ErrNotFound):
+		msg = fmt.Sprintf("cannot %s: no such %s", e.Command, e.Aggregate)
+	case e.Aggregate != "":
+		msg = fmt.Sprintf("cannot %s this %s", e.Command, e.Aggregate)
+	case e.Status == StatusNone:
 		msg = fmt.Sprintf("cannot %s a signal that was never reported", e.Command)
-	} else {
+	default:
 		msg = fmt.Sprintf("cannot %s a signal that is %s", e.Command, e.Status)
 	}
 	if e.Reason != "" {

@@ -172,7 +172,7 @@ type LessonApplied struct {
 func (LessonApplied) EventType() string { return EventLessonApplied }
 
 func lessonRefused(command, reason string, cause error) error {
-	return &TransitionError{Command: command, Reason: reason, Cause: cause}
+	return &TransitionError{Command: command, Reason: reason, Cause: cause, Aggregate: "lesson"}
 }
 
 // DecideLesson decides a command on a lesson.

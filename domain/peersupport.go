@@ -29,6 +29,8 @@ const (
 	CommandAcknowledgePeerSupport = "acknowledge-peer-support"
 )
 
+const peerSupportAggregate = "peer-support request"
+
 // Peer-support sources: how the request was made.
 const (
 	PeerSupportAtFiling = "filing"
@@ -112,7 +114,7 @@ func DecidePeerSupport(r PeerSupportRequest, c Command) ([]Event, error) {
 	switch c := c.(type) {
 	case RequestPeerSupport:
 		if r.Exists() {
-			return nil, &TransitionError{Command: c.CommandName(), Reason: "the request was already made"}
+			return nil, &TransitionError{Command: c.CommandName(), Reason: "the request was already made", Aggregate: peerSupportAggregate}
 		}
 		var fe fieldErrors
 		validateAt(&fe, c.At)
@@ -140,10 +142,10 @@ func DecidePeerSupport(r PeerSupportRequest, c Command) ([]Event, error) {
 		}}, nil
 	case AcknowledgePeerSupport:
 		if !r.Exists() {
-			return nil, &TransitionError{Command: c.CommandName(), Cause: ErrNotFound}
+			return nil, &TransitionError{Command: c.CommandName(), Cause: ErrNotFound, Aggregate: peerSupportAggregate}
 		}
 		if !r.AcknowledgedAt.IsZero() {
-			return nil, &TransitionError{Command: c.CommandName(), Reason: "the request was already acknowledged"}
+			return nil, &TransitionError{Command: c.CommandName(), Reason: "the request was already acknowledged", Aggregate: peerSupportAggregate}
 		}
 		var fe fieldErrors
 		validateAt(&fe, c.At)
@@ -155,7 +157,7 @@ func DecidePeerSupport(r PeerSupportRequest, c Command) ([]Event, error) {
 		}
 		return []Event{PeerSupportRequestAcknowledged{RequestID: r.ID, Supporter: c.Supporter, AcknowledgedAt: c.At.UTC()}}, nil
 	default:
-		return nil, &TransitionError{Command: c.CommandName(), Reason: "not a peer-support command"}
+		return nil, &TransitionError{Command: c.CommandName(), Reason: "not a peer-support command", Aggregate: peerSupportAggregate}
 	}
 }
 

@@ -15,11 +15,13 @@ import (
 	"github.com/safesignal/safesignal/adapters/auth"
 	"github.com/safesignal/safesignal/adapters/commands"
 	"github.com/safesignal/safesignal/adapters/httpapi"
+	lessonsvc "github.com/safesignal/safesignal/adapters/lessons"
 	"github.com/safesignal/safesignal/adapters/metrics"
 	"github.com/safesignal/safesignal/adapters/peersupport"
 	"github.com/safesignal/safesignal/eventstore"
 	"github.com/safesignal/safesignal/eventstore/jstest"
 	"github.com/safesignal/safesignal/projections"
+	"github.com/safesignal/safesignal/projections/lessons"
 	peerread "github.com/safesignal/safesignal/projections/peersupport"
 	"github.com/safesignal/safesignal/projections/signaldetail"
 	"github.com/safesignal/safesignal/projections/trends"
@@ -91,7 +93,8 @@ func newHarnessLogging(t *testing.T, logger *zap.Logger) *harness {
 	var sideRunners []*projections.Runner
 	var sideDone []chan struct{}
 	peerRequests := peerread.NewMemory()
-	for _, p := range []projections.Projection{cube, detector, peerRequests} {
+	library := lessons.NewMemory()
+	for _, p := range []projections.Projection{cube, detector, peerRequests, library} {
 		r := projections.NewRunner(log, reg, p, projections.RunnerOptions{ConsumerName: p.Name() + "_test"}, zap.NewNop())
 		d := make(chan struct{})
 		go func() {
@@ -121,6 +124,8 @@ func newHarnessLogging(t *testing.T, logger *zap.Logger) *harness {
 		TrendSignals: detector,
 		PeerSupport:  peersupport.New(log, reg, nil),
 		PeerRequests: peerRequests,
+		Lessons:       lessonsvc.New(log, reg, nil),
+		LessonLibrary: library,
 		WaitFor: func(ctx context.Context, seq uint64) error {
 			for _, r := range append([]*projections.Runner{runner}, sideRunners...) {
 				if err := r.WaitFor(ctx, seq); err != nil {
@@ -225,4 +230,19 @@ func mustJSON(t *testing.T, v any) []byte {
 		t.Fatal(err)
 	}
 	return b
+}
+
+// validLesson is a good practice that passes every check.
+func validLesson() map[string]any {
+	return map[string]any{
+		"kind":            "good_practice",
+		"language":        "en",
+		"title":           "Separate storage of morphine concentrations",
+		"whatHappened":    "Two concentrations with look-alike labels were stocked side by side.",
+		"whatWasLearned":  "A double check does not catch look-alike labels reliably.",
+		"whatWasChanged":  "The stronger concentration is kept in the pharmacy only.",
+		"whatOthersCanDo": "Check whether your wards stock both concentrations.",
+		"category":        "medication",
+		"specialty":       "anaesthesiology",
+	}
 }

@@ -59,6 +59,13 @@ func objectRules() map[string]func(c caller) bool {
 	}
 	rules["POST /api/v1/signals/{id}/reply"] = func(c caller) bool { return c.owner }
 	// {id} is the peer-support request there, asked for by umc-utrecht's alice.
+	// {id} is a good practice umc-utrecht's safety officer published: every
+	// signed-in role reads it, its organisation's officers translate it,
+	// any colleague or officer may mark it applied (the domain refuses the
+	// publisher with 409).
+	rules["GET /api/v1/lessons/{id}"] = func(caller) bool { return true }
+	rules["POST /api/v1/lessons/{id}/applied"] = func(caller) bool { return true }
+	rules["POST /api/v1/lessons/{id}/translations"] = officer
 	rules["POST /api/v1/peer-support/{id}/acknowledge"] = func(c caller) bool { return c.p.Role == auth.RolePeerSupporter && c.sameOrg }
 	for _, cmd := range []string{"acknowledge", "classify", "reject", "link-duplicate", "escalate", "feedback", "close", "reopen", "record-regulator-notification", "ask"} {
 		rules["POST /api/v1/signals/{id}/"+cmd] = officer
@@ -71,9 +78,14 @@ func objectRules() map[string]func(c caller) bool {
 
 // requests gives a request that passes validation for each route, so that
 // only access decides the answer.
-func requestFor(t *testing.T, rt httpapi.Route, signalID, receipt, peerRequestID string, c caller) (string, []byte) {
+func requestFor(t *testing.T, rt httpapi.Route, signalID, receipt, peerRequestID, lessonID string, c caller) (string, []byte) {
 	path := strings.ReplaceAll(rt.Pattern, "{id}", signalID)
+	if strings.HasPrefix(rt.Pattern, "/api/v1/lessons/") {
+		path = strings.ReplaceAll(rt.Pattern, "{id}", lessonID)
+	}
 	switch rt.Method + " " + rt.Pattern {
+	case "POST /api/v1/lessons":
+		return path, mustJSON(t, validLesson())
 	case "POST /api/v1/peer-support/{id}/acknowledge":
 		return strings.ReplaceAll(rt.Pattern, "{id}", peerRequestID), nil
 	case "POST /api/v1/receipts/signal":
@@ -133,6 +145,14 @@ func TestAuthorizationMatrix(t *testing.T) {
 	if res.status != http.StatusCreated || peer.ID == "" {
 		t.Fatalf("peer support: %d %s", res.status, res.body)
 	}
+	res = h.do(http.MethodPost, "/api/v1/lessons", h.token(auth.Principal{Subject: "olga", Role: auth.RoleSafetyOfficer, Organisation: "umc-utrecht"}), mustJSON(t, validLesson()), nil)
+	var lesson struct {
+		ID string `json:"id"`
+	}
+	res.json(t, &lesson)
+	if res.status != http.StatusCreated || lesson.ID == "" {
+		t.Fatalf("lesson: %d %s", res.status, res.body)
+	}
 	// Acknowledge and escalate it to anaesthesiology, so that a colleague
 	// of that specialty elsewhere is addressed.
 	officer := h.token(auth.Principal{Subject: "olga", Role: auth.RoleSafetyOfficer, Organisation: "umc-utrecht"})
@@ -160,7 +180,7 @@ func TestAuthorizationMatrix(t *testing.T) {
 		}
 		for _, c := range callers() {
 			t.Run(fmt.Sprintf("%s as %s", key, c.name), func(t *testing.T) {
-				path, body := requestFor(t, rt, signalID, filed.Receipt, peer.ID, c)
+				path, body := requestFor(t, rt, signalID, filed.Receipt, peer.ID, lesson.ID, c)
 				token := ""
 				if c.p != nil {
 					token = h.token(*c.p)

@@ -113,7 +113,7 @@ func TestPeerSupportIsConfidential(t *testing.T) {
 			if c.p != nil {
 				token = h.token(*c.p)
 			}
-			path, _ := requestFor(t, rt, signalID, "", "", c)
+			path, _ := requestFor(t, rt, signalID, "", "", "", c)
 			scan(rt.Pattern+" as "+c.name, h.do(http.MethodGet, path, token, nil, nil))
 			calls++
 		}

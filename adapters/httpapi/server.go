@@ -18,8 +18,10 @@ import (
 	"github.com/safesignal/safesignal/adapters/audit"
 	"github.com/safesignal/safesignal/adapters/auth"
 	"github.com/safesignal/safesignal/adapters/commands"
+	lessonsvc "github.com/safesignal/safesignal/adapters/lessons"
 	"github.com/safesignal/safesignal/adapters/metrics"
 	"github.com/safesignal/safesignal/adapters/peersupport"
+	"github.com/safesignal/safesignal/projections/lessons"
 	peerread "github.com/safesignal/safesignal/projections/peersupport"
 	"github.com/safesignal/safesignal/projections/signaldetail"
 	"github.com/safesignal/safesignal/projections/trends"
@@ -56,6 +58,9 @@ type Deps struct {
 	// and the peer supporters' inbox.
 	PeerSupport  *peersupport.Service
 	PeerRequests peerread.Store
+	// Lessons and LessonLibrary, when set, serve the lesson library.
+	Lessons       *lessonsvc.Service
+	LessonLibrary lessons.Store
 	// TrendsK is the disclosure threshold: counts 1..TrendsK−1 are never
 	// shown (default trends.DefaultK).
 	TrendsK int
@@ -149,6 +154,13 @@ func (s *Server) Routes() []Route {
 		{Method: http.MethodPost, Pattern: "/api/v1/peer-support", Roles: reporters, handler: s.requestPeerSupport},
 		{Method: http.MethodGet, Pattern: "/api/v1/peer-support/inbox", Roles: []auth.Role{auth.RolePeerSupporter}, handler: s.getPeerSupportInbox},
 		{Method: http.MethodPost, Pattern: "/api/v1/peer-support/{id}/acknowledge", Roles: []auth.Role{auth.RolePeerSupporter}, handler: s.acknowledgePeerSupport},
+		// The lesson library: written for the whole network, read by every
+		// signed-in role.
+		{Method: http.MethodPost, Pattern: "/api/v1/lessons", Roles: []auth.Role{auth.RoleSafetyOfficer}, handler: s.publishLesson},
+		{Method: http.MethodGet, Pattern: "/api/v1/lessons", Roles: auth.Roles(), handler: s.searchLessons},
+		{Method: http.MethodGet, Pattern: "/api/v1/lessons/{id}", Roles: auth.Roles(), handler: s.getLesson},
+		{Method: http.MethodPost, Pattern: "/api/v1/lessons/{id}/translations", Roles: []auth.Role{auth.RoleSafetyOfficer}, handler: s.translateLesson},
+		{Method: http.MethodPost, Pattern: "/api/v1/lessons/{id}/applied", Roles: []auth.Role{auth.RoleColleague, auth.RoleSafetyOfficer}, handler: s.markLessonApplied},
 	}
 	for _, c := range commandSpecs() {
 		routes = append(routes, Route{Method: http.MethodPost, Pattern: "/api/v1/signals/{id}/" + c.name, Roles: c.roles, handler: s.runCommand(c)})
