@@ -115,15 +115,15 @@ func newHarnessLogging(t *testing.T, logger *zap.Logger) *harness {
 	mx.WatchProjections(runner)
 	mx.WatchJetStream(js, eventstore.DefaultConfig().Stream, "SAFESIGNAL_POISON", "detail_test")
 	api := httpapi.New(httpapi.Deps{
-		Metrics:      mx,
-		Commands:     cmds,
-		Signals:      detail,
-		Verifier:     issuer.Verifier(),
-		Audit:        trail,
-		Trends:       cube,
-		TrendSignals: detector,
-		PeerSupport:  peersupport.New(log, reg, nil),
-		PeerRequests: peerRequests,
+		Metrics:       mx,
+		Commands:      cmds,
+		Signals:       detail,
+		Verifier:      issuer.Verifier(),
+		Audit:         trail,
+		Trends:        cube,
+		TrendSignals:  detector,
+		PeerSupport:   peersupport.New(log, reg, nil),
+		PeerRequests:  peerRequests,
 		Lessons:       lessonsvc.New(log, reg, nil),
 		LessonLibrary: library,
 		WaitFor: func(ctx context.Context, seq uint64) error {
