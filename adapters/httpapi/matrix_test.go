@@ -57,6 +57,7 @@ func objectRules() map[string]func(c caller) bool {
 			}
 		},
 	}
+	rules["GET /api/v1/signals/{id}/fhir"] = officer
 	rules["POST /api/v1/signals/{id}/reply"] = func(c caller) bool { return c.owner }
 	// {id} is the peer-support request there, asked for by umc-utrecht's alice.
 	// {id} is a good practice umc-utrecht's safety officer published: every
