@@ -87,6 +87,8 @@ func requestFor(t *testing.T, rt httpapi.Route, signalID, receipt, peerRequestID
 	switch rt.Method + " " + rt.Pattern {
 	case "POST /api/v1/lessons":
 		return path, mustJSON(t, validLesson())
+	case "POST /api/v1/imports/signals":
+		return path + "?dryRun=true", []byte(importHeader + "\n")
 	case "POST /api/v1/peer-support/{id}/acknowledge":
 		return strings.ReplaceAll(rt.Pattern, "{id}", peerRequestID), nil
 	case "POST /api/v1/receipts/signal":
@@ -186,7 +188,11 @@ func TestAuthorizationMatrix(t *testing.T) {
 				if c.p != nil {
 					token = h.token(*c.p)
 				}
-				r := h.do(rt.Method, path, token, body, map[string]string{"If-Match": `"3"`})
+				header := map[string]string{"If-Match": `"3"`}
+				if rt.Pattern == "/api/v1/imports/signals" {
+					header["Content-Type"] = "text/csv"
+				}
+				r := h.do(rt.Method, path, token, body, header)
 				var want []int
 				switch {
 				case key == "POST /api/v1/receipts/replies":

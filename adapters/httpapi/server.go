@@ -138,6 +138,7 @@ func (s *Server) Routes() []Route {
 		{Method: http.MethodGet, Pattern: "/api/v1/signals/{id}", Roles: readers, handler: s.getSignal},
 		{Method: http.MethodGet, Pattern: "/api/v1/signals/{id}/history", Roles: []auth.Role{auth.RoleSafetyOfficer, auth.RoleAdmin}, handler: s.getHistory},
 		{Method: http.MethodGet, Pattern: "/api/v1/signals/{id}/fhir", Roles: []auth.Role{auth.RoleSafetyOfficer}, handler: s.getFHIR},
+		{Method: http.MethodPost, Pattern: "/api/v1/imports/signals", Roles: []auth.Role{auth.RoleSafetyOfficer}, handler: s.importSignals},
 		{Method: http.MethodGet, Pattern: "/api/v1/audit", Roles: []auth.Role{auth.RoleAdmin}, handler: s.getAudit},
 		{Method: http.MethodGet, Pattern: "/api/v1/triage", Roles: []auth.Role{auth.RoleSafetyOfficer}, handler: s.getTriage},
 		{Method: http.MethodGet, Pattern: "/api/v1/escalations", Roles: []auth.Role{auth.RoleColleague, auth.RoleSafetyOfficer}, handler: s.getEscalations},
