@@ -266,8 +266,8 @@ func TestReceiptDialogue(t *testing.T) {
 		t.Fatalf("ask the named reporter: %d %s", ask.status, ask.body)
 	}
 	mine := h.do(http.MethodGet, "/api/v1/me/signals", h.token(reporter("alice", "umc-utrecht")), nil, nil)
-	if mine.status != http.StatusOK || !strings.Contains(string(mine.body), "Was the pharmacy told?") {
-		t.Fatalf("my signals: %d %s", mine.status, mine.body)
+	if mine.status != http.StatusOK || !strings.Contains(string(mine.body), "Was the pharmacy told?") || !strings.Contains(string(mine.body), `"version":2`) {
+		t.Fatalf("my signals (with the version to reply with): %d %s", mine.status, mine.body)
 	}
 	if r := h.do(http.MethodPost, "/api/v1/signals/"+id+"/reply", h.token(reporter("bob", "umc-utrecht")), mustJSON(t, map[string]string{"questionId": asked.QuestionID, "reply": "Not mine."}), map[string]string{"If-Match": `"2"`}); r.status != http.StatusNotFound {
 		t.Errorf("another reporter replies: %d %s", r.status, r.body)
