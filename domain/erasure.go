@@ -108,6 +108,11 @@ func evolveErasure(s Signal, e Event) Signal {
 			fb[i].Message = ""
 		}
 		s.Feedback = fb
+		qs := slices.Clone(s.Questions)
+		for i := range qs {
+			qs[i].Text, qs[i].Reply = "", ""
+		}
+		s.Questions = qs
 		escs := slices.Clone(s.Escalations)
 		for i := range escs {
 			escs[i].Message, escs[i].Summary = "", ""

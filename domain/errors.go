@@ -57,6 +57,10 @@ var ErrUnknownEscalation = errors.New("unknown escalation")
 // region, or that came from their own organisation.
 var ErrNotAddressed = errors.New("escalation not addressed to this recipient")
 
+// ErrUnknownQuestion is the cause of a TransitionError for a reply to a
+// question the signal does not have.
+var ErrUnknownQuestion = errors.New("unknown question")
+
 // TransitionError says which command the signal's current status refuses.
 // Cause, when set, is a more specific sentinel (ErrNotFound,
 // ErrUnknownEscalation, ErrNotAddressed) that errors.Is matches as well as
@@ -66,13 +70,21 @@ type TransitionError struct {
 	Status  Status
 	Reason  string
 	Cause   error
+	// Aggregate names what refused, when it is not a signal ("lesson",
+	// "peer-support request").
+	Aggregate string
 }
 
 func (e *TransitionError) Error() string {
 	var msg string
-	if e.Status == StatusNone {
+	switch {
+	case e.Aggregate != "" && errors.Is(e.Cause, ErrNotFound):
+		msg = fmt.Sprintf("cannot %s: no such %s", e.Command, e.Aggregate)
+	case e.Aggregate != "":
+		msg = fmt.Sprintf("cannot %s this %s", e.Command, e.Aggregate)
+	case e.Status == StatusNone:
 		msg = fmt.Sprintf("cannot %s a signal that was never reported", e.Command)
-	} else {
+	default:
 		msg = fmt.Sprintf("cannot %s a signal that is %s", e.Command, e.Status)
 	}
 	if e.Reason != "" {

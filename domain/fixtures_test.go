@@ -16,7 +16,17 @@ var (
 	otherSignalID = uuid.MustParse("0193a5f0-0000-7000-8000-000000000002")
 	escalationID  = uuid.MustParse("0193a5f0-0000-7000-8000-0000000000e1")
 	escalation2ID = uuid.MustParse("0193a5f0-0000-7000-8000-0000000000e2")
+	questionID    = uuid.MustParse("0193a5f0-0000-7000-8000-0000000000a1")
+	question2ID   = uuid.MustParse("0193a5f0-0000-7000-8000-0000000000a2")
 )
+
+func questionAsked() domain.QuestionAsked {
+	return domain.QuestionAsked{SignalID: signalID, QuestionID: questionID, Question: "Which ward stocked both concentrations?", AskedAt: hour(2)}
+}
+
+func reporterReplied() domain.ReporterReplied {
+	return domain.ReporterReplied{SignalID: signalID, QuestionID: questionID, Reply: "The recovery ward.", RepliedAt: hour(3)}
+}
 
 // hour is n hours after the signal was reported.
 func hour(n int) time.Time { return now.Add(time.Duration(n) * time.Hour) }
@@ -142,6 +152,10 @@ func validCommand(name string) domain.Command {
 		return domain.ReopenSignal{Reason: "The same mix-up happened again.", At: at}
 	case domain.CommandRecordRegulatorNotification:
 		return domain.RecordRegulatorNotification{Reference: "IGJ-2026-0042", NotifiedAt: hour(19), At: at}
+	case domain.CommandAsk:
+		return domain.AskReporter{QuestionID: question2ID, Question: "Was the pharmacy told?", At: at}
+	case domain.CommandReply:
+		return domain.ReplyToQuestion{QuestionID: questionID, Reply: "Yes, the same day.", At: at}
 	}
 	panic("no valid command for " + name)
 }

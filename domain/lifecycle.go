@@ -30,7 +30,7 @@ func CommandNames() []string {
 	return []string{
 		CommandReport, CommandAcknowledge, CommandClassify, CommandReject, CommandLinkDuplicate,
 		CommandEscalate, CommandAcknowledgeEscalation, CommandRespondEscalation, CommandFeedback,
-		CommandClose, CommandReopen, CommandRecordRegulatorNotification,
+		CommandClose, CommandReopen, CommandRecordRegulatorNotification, CommandAsk, CommandReply,
 	}
 }
 
@@ -56,7 +56,7 @@ func EventTypes() []string {
 		EventSignalReported, EventSignalAcknowledged, EventSignalClassified, EventRegulatoryDeadlineSet,
 		EventSignalRejected, EventSignalMarkedDuplicate, EventSignalEscalated, EventEscalationAcknowledged,
 		EventEscalationResponded, EventFeedbackSent, EventSignalClosed, EventSignalReopened,
-		EventRegulatorNotified,
+		EventRegulatorNotified, EventQuestionAsked, EventReporterReplied,
 	}
 }
 
@@ -107,8 +107,10 @@ func Transitions() []Transition {
 	}
 	// The reporter is never left without an answer: feedback can be sent
 	// whatever the status.
+	// The dialogue does not close either: a rejected signal may be worth a
+	// question, and a question asked may be answered after closure.
 	for _, st := range Statuses() {
-		t = append(t, Transition{CommandFeedback, st, st})
+		t = append(t, Transition{CommandFeedback, st, st}, Transition{CommandAsk, st, st}, Transition{CommandReply, st, st})
 	}
 	return t
 }

@@ -94,6 +94,12 @@ type Signal struct {
 	Feedback []Feedback
 	// Reopened counts how often the signal was reopened.
 	Reopened int
+	// ReceiptHash is the hex SHA-256 of the receipt code an anonymous
+	// reporter was given at filing (never the code), or empty.
+	ReceiptHash string
+	// Questions are the questions asked of the reporter and the replies,
+	// oldest first.
+	Questions []Question
 
 	// ContentErased and ReporterErased say that the free text, or the
 	// reporter's identity, was erased.
@@ -134,6 +140,9 @@ type SignalReported struct {
 	Anonymous            bool      `json:"anonymous"`
 	Reporter             string    `json:"reporter,omitempty" sensitive:"reporter"`
 	ReportedAt           time.Time `json:"reportedAt"`
+	// ReceiptHash is the hex SHA-256 of the anonymous reporter's receipt
+	// code; the code itself is shown once and stored nowhere.
+	ReceiptHash string `json:"receiptHash,omitempty"`
 }
 
 // EventType implements Event.
@@ -156,7 +165,10 @@ type ReportSignal struct {
 	PeerSupportRequested bool
 	Anonymous            bool
 	Reporter             string
-	At                   time.Time
+	// ReceiptHash is the hex SHA-256 of the receipt code given to an
+	// anonymous reporter; only an anonymous signal may carry one.
+	ReceiptHash string
+	At          time.Time
 }
 
 // CommandName implements Command.
@@ -194,6 +206,10 @@ func Decide(s Signal, c Command) ([]Event, error) {
 		return decideEraseContent(s, c)
 	case EraseReporter:
 		return decideEraseReporter(s, c)
+	case AskReporter:
+		return decideAsk(s, c)
+	case ReplyToQuestion:
+		return decideReply(s, c)
 	default:
 		return nil, &TransitionError{Command: c.CommandName(), Status: s.Status, Reason: "unknown command"}
 	}
@@ -223,9 +239,12 @@ func Evolve(s Signal, e Event) Signal {
 			Reporter:             e.Reporter,
 			ReportedAt:           e.ReportedAt,
 			UpdatedAt:            e.ReportedAt,
+			ReceiptHash:          e.ReceiptHash,
 		}
 	case SignalContentErased, ReporterIdentityErased:
 		s = evolveErasure(s, e)
+	case QuestionAsked, ReporterReplied:
+		s = evolveDialogue(s, e)
 	default:
 		s = evolveLifecycle(s, e)
 	}
@@ -264,6 +283,7 @@ func decideReport(s Signal, c ReportSignal) ([]Event, error) {
 		PeerSupportRequested: c.PeerSupportRequested,
 		Anonymous:            c.Anonymous,
 		ReportedAt:           c.At.UTC(),
+		ReceiptHash:          c.ReceiptHash,
 	}
 	if !c.Anonymous {
 		e.Reporter = c.Reporter
@@ -316,6 +336,13 @@ func (c ReportSignal) validate() error {
 		fe.add("reporter", "required", "a named signal needs a reporter; file it anonymously otherwise")
 	case len(c.Reporter) > MaxReporterLength:
 		fe.add("reporter", "too_long", "reporter is longer than %d bytes", MaxReporterLength)
+	}
+	switch {
+	case c.ReceiptHash == "":
+	case !c.Anonymous:
+		fe.add("receiptHash", "forbidden", "only an anonymous signal has a receipt; a named reporter follows it in their own list")
+	case !validReceiptHash(c.ReceiptHash):
+		fe.add("receiptHash", "invalid", "receiptHash must be a lowercase hex SHA-256")
 	}
 	return fe.err()
 }

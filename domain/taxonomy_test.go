@@ -87,7 +87,7 @@ func TestEventTypesOfEvents(t *testing.T) {
 	events := []domain.Event{
 		reported(nil), acknowledged(), classifiedReportable(), deadlineSet(), rejected(), markedDuplicate(),
 		escalated(), escalationAcknowledged(haukeland()), escalationResponded(haukeland()), feedbackSent(),
-		closed(), domain.SignalReopened{}, regulatorNotified(),
+		closed(), domain.SignalReopened{}, regulatorNotified(), questionAsked(), reporterReplied(),
 	}
 	var got []string
 	for _, e := range events {

@@ -44,6 +44,9 @@ func prepare(f fixture, command string) []domain.Event {
 	if command == domain.CommandRecordRegulatorNotification && f.status == domain.StatusAcknowledged {
 		return append(slices.Clone(f.events), classifiedReportable(), deadlineSet())
 	}
+	if command == domain.CommandReply {
+		return append(slices.Clone(f.events), questionAsked())
+	}
 	return f.events
 }
 

@@ -27,6 +27,12 @@ const AggregateSignal = "signal"
 // AggregateTrendSignal is the aggregate type of detected trend signals.
 const AggregateTrendSignal = "trend_signal"
 
+// AggregatePeerSupport is the aggregate type of peer-support requests.
+const AggregatePeerSupport = "peer_support"
+
+// AggregateLesson is the aggregate type of lessons and good practices.
+const AggregateLesson = "lesson"
+
 // NewRegistry registers every domain event type at its current schema
 // version, with the upcasters of older versions.
 func NewRegistry() (*eventstore.Registry, error) {
@@ -45,9 +51,16 @@ func NewRegistry() (*eventstore.Registry, error) {
 		eventstore.Register[domain.SignalClosed](r, domain.EventSignalClosed, 1),
 		eventstore.Register[domain.SignalReopened](r, domain.EventSignalReopened, 1),
 		eventstore.Register[domain.RegulatorNotified](r, domain.EventRegulatorNotified, 1),
+		eventstore.Register[domain.QuestionAsked](r, domain.EventQuestionAsked, 1),
+		eventstore.Register[domain.ReporterReplied](r, domain.EventReporterReplied, 1),
 		eventstore.Register[domain.SignalContentErased](r, domain.EventSignalContentErased, 1),
 		eventstore.Register[domain.ReporterIdentityErased](r, domain.EventReporterIdentityErased, 1),
 		eventstore.Register[domain.TrendSignalDetected](r, domain.EventTrendSignalDetected, 1),
+		eventstore.Register[domain.PeerSupportRequestOpened](r, domain.EventPeerSupportRequestOpened, 1),
+		eventstore.Register[domain.PeerSupportRequestAcknowledged](r, domain.EventPeerSupportRequestAcknowledged, 1),
+		eventstore.Register[domain.LessonPublished](r, domain.EventLessonPublished, 1),
+		eventstore.Register[domain.LessonTranslated](r, domain.EventLessonTranslated, 1),
+		eventstore.Register[domain.LessonApplied](r, domain.EventLessonApplied, 1),
 	}
 	if err := errors.Join(errs...); err != nil {
 		return nil, fmt.Errorf("register domain events: %w", err)

@@ -32,7 +32,7 @@ func TestRegistryHasEveryDomainEventAtVersion1(t *testing.T) {
 	if err != nil {
 		t.Fatal(err)
 	}
-	want := slices.Sorted(slices.Values(slices.Concat(domain.EventTypes(), domain.ErasureEventTypes(), domain.TrendEventTypes())))
+	want := slices.Sorted(slices.Values(slices.Concat(domain.EventTypes(), domain.ErasureEventTypes(), domain.TrendEventTypes(), domain.PeerSupportEventTypes(), domain.LessonEventTypes())))
 	if got := r.Names(); !slices.Equal(got, want) {
 		t.Fatalf("registered %v, want %v", got, want)
 	}
@@ -90,6 +90,8 @@ func TestCodecRoundTrip(t *testing.T) {
 		domain.RegulatorNotified{
 			SignalID: id, Regulator: "IGJ", Reference: "ref", NotifiedAt: at, DueAt: at, Late: true, RecordedAt: at,
 		},
+		domain.QuestionAsked{SignalID: id, QuestionID: uuid.New(), Question: "secret-question", AskedAt: at},
+		domain.ReporterReplied{SignalID: id, QuestionID: uuid.New(), Reply: "secret-reply", RepliedAt: at},
 	}
 	var types []string
 	for _, e := range events {
@@ -105,7 +107,7 @@ func TestCodecRoundTrip(t *testing.T) {
 		t.Fatal(err)
 	}
 	for _, env := range envs {
-		for _, secret := range []string{"secret-description", "secret-actions", "subject-1", "officer-olga"} {
+		for _, secret := range []string{"secret-description", "secret-actions", "subject-1", "officer-olga", "secret-question", "secret-reply"} {
 			if strings.Contains(string(env.Data), secret) || strings.Contains(env.Actor, secret) {
 				t.Fatalf("%s stores %q in the clear: %s (actor %s)", env.Type, secret, env.Data, env.Actor)
 			}
@@ -162,5 +164,36 @@ func TestDecodeAfterErasure(t *testing.T) {
 	}
 	if g := db[0].Data.(domain.SignalReported); g.Description != "kept text" || g.Reporter != "bob" || len(db[0].Erased) != 0 {
 		t.Fatalf("another signal was touched: %+v", g)
+	}
+}
+
+// TestPeerSupportSealed: a peer-support request keeps requester, contact
+// and message sealed, and comes back whole.
+func TestPeerSupportSealed(t *testing.T) {
+	t.Parallel()
+	c := newCodec(t)
+	id := uuid.New()
+	at := time.Date(2026, 11, 20, 9, 0, 0, 0, time.UTC)
+	events := []domain.Event{
+		domain.PeerSupportRequestOpened{RequestID: id, Organisation: "umc-utrecht", Requester: "secret-requester", Contact: "secret-contact", Message: "secret-message", Source: domain.PeerSupportDirect, RequestedAt: at},
+		domain.PeerSupportRequestAcknowledged{RequestID: id, Supporter: "secret-supporter", AcknowledgedAt: at},
+	}
+	envs, err := c.Encode(context.Background(), eventstore.Envelope{AggregateType: projections.AggregatePeerSupport, AggregateID: id.String(), Actor: "secret-requester"}, 0, events)
+	if err != nil {
+		t.Fatal(err)
+	}
+	for _, env := range envs {
+		if strings.Contains(string(env.Data)+env.Actor, "secret-") {
+			t.Fatalf("%s stores a secret in the clear: %s", env.Type, env.Data)
+		}
+	}
+	decoded, err := c.Decode(context.Background(), eventstore.Commit{Sequence: 1, Events: envs})
+	if err != nil {
+		t.Fatal(err)
+	}
+	for i, d := range decoded {
+		if !reflect.DeepEqual(d.Data, events[i]) {
+			t.Errorf("round trip: %#v", d.Data)
+		}
 	}
 }

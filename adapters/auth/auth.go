@@ -31,11 +31,15 @@ const (
 	RoleColleague     Role = "colleague"
 	RolePolicyAnalyst Role = "policy_analyst"
 	RoleAdmin         Role = "admin"
+	// RolePeerSupporter is a peer-support contact of an organisation: a
+	// colleague trained to support clinicians after an incident. They see
+	// their organisation's peer-support requests and nothing else.
+	RolePeerSupporter Role = "peer_supporter"
 )
 
 // Roles lists every role.
 func Roles() []Role {
-	return []Role{RoleReporter, RoleSafetyOfficer, RoleColleague, RolePolicyAnalyst, RoleAdmin}
+	return []Role{RoleReporter, RoleSafetyOfficer, RoleColleague, RolePolicyAnalyst, RoleAdmin, RolePeerSupporter}
 }
 
 // Valid reports whether r is a known role.
@@ -237,7 +241,7 @@ func (p Principal) validate() error {
 		return errors.New("subject must be 1 to 128 bytes")
 	case !p.Role.Valid():
 		return fmt.Errorf("unknown role %q", p.Role)
-	case (p.Role == RoleSafetyOfficer || p.Role == RoleReporter) && p.Organisation == "":
+	case (p.Role == RoleSafetyOfficer || p.Role == RoleReporter || p.Role == RolePeerSupporter) && p.Organisation == "":
 		return fmt.Errorf("role %s needs an organisation", p.Role)
 	case len(p.Organisation) > 64 || len(p.Specialty) > 64 || len(p.Region) > 8:
 		return errors.New("organisation, specialty or region too long")

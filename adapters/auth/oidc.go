@@ -122,7 +122,7 @@ func (v *oidcVerifier) role(values []string) Role {
 			found = append(found, r)
 		}
 	}
-	for _, r := range []Role{RoleAdmin, RoleSafetyOfficer, RolePolicyAnalyst, RoleColleague, RoleReporter} {
+	for _, r := range []Role{RoleAdmin, RoleSafetyOfficer, RolePolicyAnalyst, RolePeerSupporter, RoleColleague, RoleReporter} {
 		if slices.Contains(found, r) {
 			return r
 		}

@@ -21,10 +21,16 @@ const (
 // send when the trail cannot be written: then the access must not happen.
 func (s *Server) record(r *http.Request, action, signalID string) *Problem {
 	p, _ := auth.FromContext(r.Context())
+	return s.recordAs(r, p.Subject, string(p.Role), p.Organisation, action, signalID)
+}
+
+// recordAs writes an audit record for an actor that is not the token's
+// subject: an anonymous filing, the holder of a receipt code.
+func (s *Server) recordAs(r *http.Request, actor, role, organisation, action, signalID string) *Problem {
 	err := s.deps.Audit.Write(r.Context(), audit.Record{
-		Actor:         p.Subject,
-		Role:          string(p.Role),
-		Organisation:  p.Organisation,
+		Actor:         actor,
+		Role:          role,
+		Organisation:  organisation,
 		Action:        action,
 		SignalID:      signalID,
 		CorrelationID: correlationID(r.Context()),

@@ -15,10 +15,14 @@ import (
 	"github.com/safesignal/safesignal/adapters/auth"
 	"github.com/safesignal/safesignal/adapters/commands"
 	"github.com/safesignal/safesignal/adapters/httpapi"
+	lessonsvc "github.com/safesignal/safesignal/adapters/lessons"
 	"github.com/safesignal/safesignal/adapters/metrics"
+	"github.com/safesignal/safesignal/adapters/peersupport"
 	"github.com/safesignal/safesignal/eventstore"
 	"github.com/safesignal/safesignal/eventstore/jstest"
 	"github.com/safesignal/safesignal/projections"
+	"github.com/safesignal/safesignal/projections/lessons"
+	peerread "github.com/safesignal/safesignal/projections/peersupport"
 	"github.com/safesignal/safesignal/projections/signaldetail"
 	"github.com/safesignal/safesignal/projections/trends"
 	"github.com/safesignal/safesignal/projections/trends/detect"
@@ -38,6 +42,12 @@ type harness struct {
 }
 
 func newHarness(t *testing.T) *harness {
+	t.Helper()
+	return newHarnessLogging(t, zap.NewNop())
+}
+
+// newHarnessLogging is newHarness with the API logging to logger.
+func newHarnessLogging(t *testing.T, logger *zap.Logger) *harness {
 	t.Helper()
 	srv := jstest.Start(t)
 	_, js := srv.JetStream(t)
@@ -82,7 +92,9 @@ func newHarness(t *testing.T) *harness {
 	detector := detect.New(detect.Options{})
 	var sideRunners []*projections.Runner
 	var sideDone []chan struct{}
-	for _, p := range []projections.Projection{cube, detector} {
+	peerRequests := peerread.NewMemory()
+	library := lessons.NewMemory()
+	for _, p := range []projections.Projection{cube, detector, peerRequests, library} {
 		r := projections.NewRunner(log, reg, p, projections.RunnerOptions{ConsumerName: p.Name() + "_test"}, zap.NewNop())
 		d := make(chan struct{})
 		go func() {
@@ -103,13 +115,17 @@ func newHarness(t *testing.T) *harness {
 	mx.WatchProjections(runner)
 	mx.WatchJetStream(js, eventstore.DefaultConfig().Stream, "SAFESIGNAL_POISON", "detail_test")
 	api := httpapi.New(httpapi.Deps{
-		Metrics:      mx,
-		Commands:     cmds,
-		Signals:      detail,
-		Verifier:     issuer.Verifier(),
-		Audit:        trail,
-		Trends:       cube,
-		TrendSignals: detector,
+		Metrics:       mx,
+		Commands:      cmds,
+		Signals:       detail,
+		Verifier:      issuer.Verifier(),
+		Audit:         trail,
+		Trends:        cube,
+		TrendSignals:  detector,
+		PeerSupport:   peersupport.New(log, reg, nil),
+		PeerRequests:  peerRequests,
+		Lessons:       lessonsvc.New(log, reg, nil),
+		LessonLibrary: library,
 		WaitFor: func(ctx context.Context, seq uint64) error {
 			for _, r := range append([]*projections.Runner{runner}, sideRunners...) {
 				if err := r.WaitFor(ctx, seq); err != nil {
@@ -119,12 +135,17 @@ func newHarness(t *testing.T) *harness {
 			return nil
 		},
 		Ready: func(context.Context) error {
-			if !runner.Ready() || !sideRunners[0].Ready() || !sideRunners[1].Ready() {
+			if !runner.Ready() {
 				return context.DeadlineExceeded
+			}
+			for _, r := range sideRunners {
+				if !r.Ready() {
+					return context.DeadlineExceeded
+				}
 			}
 			return nil
 		},
-		Logger: zap.NewNop(),
+		Logger: logger,
 	})
 	ts := httptest.NewServer(api)
 	t.Cleanup(ts.Close)
@@ -209,4 +230,19 @@ func mustJSON(t *testing.T, v any) []byte {
 		t.Fatal(err)
 	}
 	return b
+}
+
+// validLesson is a good practice that passes every check.
+func validLesson() map[string]any {
+	return map[string]any{
+		"kind":            "good_practice",
+		"language":        "en",
+		"title":           "Separate storage of morphine concentrations",
+		"whatHappened":    "Two concentrations with look-alike labels were stocked side by side.",
+		"whatWasLearned":  "A double check does not catch look-alike labels reliably.",
+		"whatWasChanged":  "The stronger concentration is kept in the pharmacy only.",
+		"whatOthersCanDo": "Check whether your wards stock both concentrations.",
+		"category":        "medication",
+		"specialty":       "anaesthesiology",
+	}
 }

@@ -155,13 +155,16 @@ func (s *Server) getEscalations(w http.ResponseWriter, r *http.Request) {
 
 // mySignal is a signal in its reporter's own list.
 type mySignal struct {
-	ID         string         `json:"id"`
+	ID string `json:"id"`
+	// Version is the signal's ETag value, for If-Match on a reply.
+	Version    int            `json:"version"`
 	Status     string         `json:"status"`
 	Kind       string         `json:"kind"`
 	Category   string         `json:"category"`
 	ReportedAt string         `json:"reportedAt"`
 	UpdatedAt  string         `json:"updatedAt"`
 	Feedback   []feedbackView `json:"feedback"`
+	Questions  []questionView `json:"questions"`
 }
 
 // getMySignals answers GET /api/v1/me/signals: the caller's named signals
@@ -184,8 +187,8 @@ func (s *Server) getMySignals(w http.ResponseWriter, r *http.Request) {
 	out := make([]mySignal, 0, len(views))
 	for _, v := range views {
 		full := present(p, v, s.deps.Commands.Now())
-		out = append(out, mySignal{ID: v.ID.String(), Status: full.Status, Kind: full.Kind, Category: full.Category,
-			ReportedAt: v.ReportedAt.Format("2006-01-02T15:04:05Z07:00"), UpdatedAt: v.UpdatedAt.Format("2006-01-02T15:04:05Z07:00"), Feedback: full.Feedback})
+		out = append(out, mySignal{ID: v.ID.String(), Version: v.Version, Status: full.Status, Kind: full.Kind, Category: full.Category,
+			ReportedAt: v.ReportedAt.Format("2006-01-02T15:04:05Z07:00"), UpdatedAt: v.UpdatedAt.Format("2006-01-02T15:04:05Z07:00"), Feedback: full.Feedback, Questions: full.Questions})
 	}
 	writeJSON(w, http.StatusOK, map[string]any{"signals": out})
 }

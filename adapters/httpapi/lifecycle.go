@@ -44,6 +44,11 @@ func addressed(p auth.Principal, v signaldetail.View) bool {
 	return false
 }
 
+// ownSignal: the caller filed the signal by name.
+func ownSignal(p auth.Principal, v signaldetail.View) bool {
+	return !v.Anonymous && v.Reporter != "" && v.Reporter == p.Subject
+}
+
 func recipientOf(p auth.Principal) domain.Recipient {
 	return domain.Recipient{Organisation: p.Organisation, Specialty: domain.Specialty(p.Specialty), Region: p.Region}
 }
@@ -63,6 +68,8 @@ func commandSpecs() []commandSpec {
 		{domain.CommandClose, officers, func() commandBody { return &closeBody{} }, officerOfSignal},
 		{domain.CommandReopen, officers, func() commandBody { return &reopenBody{} }, officerOfSignal},
 		{domain.CommandRecordRegulatorNotification, officers, func() commandBody { return &regulatorNotificationBody{} }, officerOfSignal},
+		{domain.CommandAsk, officers, func() commandBody { return &askBody{} }, officerOfSignal},
+		{domain.CommandReply, []auth.Role{auth.RoleReporter, auth.RoleSafetyOfficer, auth.RoleColleague}, func() commandBody { return &replyBody{} }, ownSignal},
 	}
 }
 
@@ -158,6 +165,28 @@ type feedbackBody struct {
 
 func (b *feedbackBody) command(_ auth.Principal, at time.Time) domain.Command {
 	return domain.SendFeedback{Message: b.Message, At: at}
+}
+
+type askBody struct {
+	QuestionID uuid.UUID `json:"questionId"`
+	Question   string    `json:"question"`
+}
+
+func (b *askBody) command(_ auth.Principal, at time.Time) domain.Command {
+	if b.QuestionID == uuid.Nil {
+		// A failure here leaves the id nil, which the decider refuses.
+		b.QuestionID, _ = uuid.NewV7()
+	}
+	return domain.AskReporter{QuestionID: b.QuestionID, Question: b.Question, At: at}
+}
+
+type replyBody struct {
+	QuestionID uuid.UUID `json:"questionId"`
+	Reply      string    `json:"reply"`
+}
+
+func (b *replyBody) command(_ auth.Principal, at time.Time) domain.Command {
+	return domain.ReplyToQuestion{QuestionID: b.QuestionID, Reply: b.Reply, At: at}
 }
 
 type closeBody struct {
@@ -261,6 +290,9 @@ func (s *Server) runCommand(spec commandSpec) http.HandlerFunc {
 		answer := map[string]any{"id": res.ID, "version": res.Version}
 		if esc, ok := body.(*escalateBody); ok {
 			answer["escalationId"] = esc.EscalationID
+		}
+		if ask, ok := body.(*askBody); ok {
+			answer["questionId"] = ask.QuestionID
 		}
 		writeJSON(w, http.StatusOK, answer)
 	}

@@ -33,6 +33,8 @@ func callers() []caller {
 		{name: "colleague", p: pp(auth.Principal{Subject: "cora", Role: auth.RoleColleague, Organisation: "isala", Specialty: "anaesthesiology", Region: "NL-OV"}), addressed: true},
 		{name: "policy analyst", p: pp(auth.Principal{Subject: "pia", Role: auth.RolePolicyAnalyst, Region: "NL-UT"})},
 		{name: "admin", p: pp(auth.Principal{Subject: "ada", Role: auth.RoleAdmin})},
+		{name: "peer supporter, same organisation", p: pp(auth.Principal{Subject: "petra", Role: auth.RolePeerSupporter, Organisation: "umc-utrecht"}), sameOrg: true},
+		{name: "peer supporter, other organisation", p: pp(auth.Principal{Subject: "paul", Role: auth.RolePeerSupporter, Organisation: "haukeland"})},
 	}
 }
 
@@ -55,7 +57,18 @@ func objectRules() map[string]func(c caller) bool {
 			}
 		},
 	}
-	for _, cmd := range []string{"acknowledge", "classify", "reject", "link-duplicate", "escalate", "feedback", "close", "reopen", "record-regulator-notification"} {
+	rules["GET /api/v1/signals/{id}/fhir"] = officer
+	rules["POST /api/v1/signals/{id}/reply"] = func(c caller) bool { return c.owner }
+	// {id} is the peer-support request there, asked for by umc-utrecht's alice.
+	// {id} is a good practice umc-utrecht's safety officer published: every
+	// signed-in role reads it, its organisation's officers translate it,
+	// any colleague or officer may mark it applied (the domain refuses the
+	// publisher with 409).
+	rules["GET /api/v1/lessons/{id}"] = func(caller) bool { return true }
+	rules["POST /api/v1/lessons/{id}/applied"] = func(caller) bool { return true }
+	rules["POST /api/v1/lessons/{id}/translations"] = officer
+	rules["POST /api/v1/peer-support/{id}/acknowledge"] = func(c caller) bool { return c.p.Role == auth.RolePeerSupporter && c.sameOrg }
+	for _, cmd := range []string{"acknowledge", "classify", "reject", "link-duplicate", "escalate", "feedback", "close", "reopen", "record-regulator-notification", "ask"} {
 		rules["POST /api/v1/signals/{id}/"+cmd] = officer
 	}
 	for _, cmd := range []string{"acknowledge-escalation", "respond-escalation"} {
@@ -66,9 +79,24 @@ func objectRules() map[string]func(c caller) bool {
 
 // requests gives a request that passes validation for each route, so that
 // only access decides the answer.
-func requestFor(t *testing.T, rt httpapi.Route, signalID string, c caller) (string, []byte) {
+func requestFor(t *testing.T, rt httpapi.Route, signalID, receipt, peerRequestID, lessonID string, c caller) (string, []byte) {
 	path := strings.ReplaceAll(rt.Pattern, "{id}", signalID)
+	if strings.HasPrefix(rt.Pattern, "/api/v1/lessons/") {
+		path = strings.ReplaceAll(rt.Pattern, "{id}", lessonID)
+	}
 	switch rt.Method + " " + rt.Pattern {
+	case "POST /api/v1/lessons":
+		return path, mustJSON(t, validLesson())
+	case "POST /api/v1/imports/signals":
+		return path + "?dryRun=true", []byte(importHeader + "\n")
+	case "POST /api/v1/peer-support/{id}/acknowledge":
+		return strings.ReplaceAll(rt.Pattern, "{id}", peerRequestID), nil
+	case "POST /api/v1/receipts/signal":
+		return path, mustJSON(t, map[string]string{"receipt": receipt})
+	case "POST /api/v1/receipts/replies":
+		// A valid receipt and no question: the domain refuses it (422),
+		// whoever calls; no token is needed or looked at.
+		return path, mustJSON(t, map[string]string{"receipt": receipt})
 	case "POST /api/v1/signals":
 		b := validBody()
 		delete(b, "organisation")
@@ -102,6 +130,32 @@ func TestAuthorizationMatrix(t *testing.T) {
 		t.Fatalf("file: %d %s", res.status, res.body)
 	}
 	signalID := strings.TrimPrefix(res.header.Get("Location"), "/api/v1/signals/")
+	anon := validBody()
+	anon["anonymous"] = true
+	res = h.do(http.MethodPost, "/api/v1/signals", h.token(reporter("anna", "umc-utrecht")), mustJSON(t, anon), nil)
+	var filed struct {
+		Receipt string `json:"receipt"`
+	}
+	res.json(t, &filed)
+	if res.status != http.StatusCreated || filed.Receipt == "" {
+		t.Fatalf("anonymous filing: %d %s", res.status, res.body)
+	}
+	res = h.do(http.MethodPost, "/api/v1/peer-support", h.token(reporter("alice", "umc-utrecht")), []byte(`{"message":"Could someone call me?"}`), nil)
+	var peer struct {
+		ID string `json:"id"`
+	}
+	res.json(t, &peer)
+	if res.status != http.StatusCreated || peer.ID == "" {
+		t.Fatalf("peer support: %d %s", res.status, res.body)
+	}
+	res = h.do(http.MethodPost, "/api/v1/lessons", h.token(auth.Principal{Subject: "olga", Role: auth.RoleSafetyOfficer, Organisation: "umc-utrecht"}), mustJSON(t, validLesson()), nil)
+	var lesson struct {
+		ID string `json:"id"`
+	}
+	res.json(t, &lesson)
+	if res.status != http.StatusCreated || lesson.ID == "" {
+		t.Fatalf("lesson: %d %s", res.status, res.body)
+	}
 	// Acknowledge and escalate it to anaesthesiology, so that a colleague
 	// of that specialty elsewhere is addressed.
 	officer := h.token(auth.Principal{Subject: "olga", Role: auth.RoleSafetyOfficer, Organisation: "umc-utrecht"})
@@ -129,14 +183,20 @@ func TestAuthorizationMatrix(t *testing.T) {
 		}
 		for _, c := range callers() {
 			t.Run(fmt.Sprintf("%s as %s", key, c.name), func(t *testing.T) {
-				path, body := requestFor(t, rt, signalID, c)
+				path, body := requestFor(t, rt, signalID, filed.Receipt, peer.ID, lesson.ID, c)
 				token := ""
 				if c.p != nil {
 					token = h.token(*c.p)
 				}
-				r := h.do(rt.Method, path, token, body, map[string]string{"If-Match": `"3"`})
+				header := map[string]string{"If-Match": `"3"`}
+				if rt.Pattern == "/api/v1/imports/signals" {
+					header["Content-Type"] = "text/csv"
+				}
+				r := h.do(rt.Method, path, token, body, header)
 				var want []int
 				switch {
+				case key == "POST /api/v1/receipts/replies":
+					want = []int{http.StatusUnprocessableEntity}
 				case rt.Public:
 					want = []int{http.StatusOK, http.StatusServiceUnavailable}
 				case c.p == nil:

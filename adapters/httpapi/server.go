@@ -18,7 +18,11 @@ import (
 	"github.com/safesignal/safesignal/adapters/audit"
 	"github.com/safesignal/safesignal/adapters/auth"
 	"github.com/safesignal/safesignal/adapters/commands"
+	lessonsvc "github.com/safesignal/safesignal/adapters/lessons"
 	"github.com/safesignal/safesignal/adapters/metrics"
+	"github.com/safesignal/safesignal/adapters/peersupport"
+	"github.com/safesignal/safesignal/projections/lessons"
+	peerread "github.com/safesignal/safesignal/projections/peersupport"
 	"github.com/safesignal/safesignal/projections/signaldetail"
 	"github.com/safesignal/safesignal/projections/trends"
 	"github.com/safesignal/safesignal/projections/trends/detect"
@@ -50,6 +54,13 @@ type Deps struct {
 	// TrendSignals, when set, serves the policy inbox of detected trend
 	// signals.
 	TrendSignals detect.Store
+	// PeerSupport and PeerRequests, when set, serve peer-support requests
+	// and the peer supporters' inbox.
+	PeerSupport  *peersupport.Service
+	PeerRequests peerread.Store
+	// Lessons and LessonLibrary, when set, serve the lesson library.
+	Lessons       *lessonsvc.Service
+	LessonLibrary lessons.Store
 	// TrendsK is the disclosure threshold: counts 1..TrendsK−1 are never
 	// shown (default trends.DefaultK).
 	TrendsK int
@@ -74,7 +85,10 @@ type Route struct {
 	Method  string
 	Pattern string
 	// Public routes need no token; every other route needs one of Roles.
-	Public  bool
+	Public bool
+	// Limited public routes count against the caller's address in the
+	// rate limiter, as failed sign-ins do.
+	Limited bool
 	Roles   []auth.Role
 	handler http.HandlerFunc
 }
@@ -116,9 +130,15 @@ func (s *Server) Routes() []Route {
 		{Method: http.MethodGet, Pattern: "/readyz", Public: true, handler: s.readyz},
 		{Method: http.MethodGet, Pattern: "/metrics", Public: true, handler: s.serveMetrics},
 		{Method: http.MethodPost, Pattern: "/api/v1/signals", Roles: reporters, handler: s.fileSignal},
+		// The anonymous reporter's follow-up: no token, the receipt code
+		// in the body is the credential; limited per client address.
+		{Method: http.MethodPost, Pattern: "/api/v1/receipts/signal", Public: true, Limited: true, handler: s.getByReceipt},
+		{Method: http.MethodPost, Pattern: "/api/v1/receipts/replies", Public: true, Limited: true, handler: s.replyByReceipt},
 		{Method: http.MethodPost, Pattern: "/api/v1/text-checks", Roles: reporters, handler: s.checkText},
 		{Method: http.MethodGet, Pattern: "/api/v1/signals/{id}", Roles: readers, handler: s.getSignal},
 		{Method: http.MethodGet, Pattern: "/api/v1/signals/{id}/history", Roles: []auth.Role{auth.RoleSafetyOfficer, auth.RoleAdmin}, handler: s.getHistory},
+		{Method: http.MethodGet, Pattern: "/api/v1/signals/{id}/fhir", Roles: []auth.Role{auth.RoleSafetyOfficer}, handler: s.getFHIR},
+		{Method: http.MethodPost, Pattern: "/api/v1/imports/signals", Roles: []auth.Role{auth.RoleSafetyOfficer}, handler: s.importSignals},
 		{Method: http.MethodGet, Pattern: "/api/v1/audit", Roles: []auth.Role{auth.RoleAdmin}, handler: s.getAudit},
 		{Method: http.MethodGet, Pattern: "/api/v1/triage", Roles: []auth.Role{auth.RoleSafetyOfficer}, handler: s.getTriage},
 		{Method: http.MethodGet, Pattern: "/api/v1/escalations", Roles: []auth.Role{auth.RoleColleague, auth.RoleSafetyOfficer}, handler: s.getEscalations},
@@ -131,6 +151,18 @@ func (s *Server) Routes() []Route {
 		// (the triage board and service levels), nor colleagues.
 		{Method: http.MethodGet, Pattern: "/api/v1/trends", Roles: policy, handler: s.getTrends},
 		{Method: http.MethodGet, Pattern: "/api/v1/trends/signals", Roles: policy, handler: s.getTrendSignals},
+		// Peer support: anyone who files may ask; only the organisation's
+		// peer supporters read and handle requests (docs/LEARNING.md).
+		{Method: http.MethodPost, Pattern: "/api/v1/peer-support", Roles: reporters, handler: s.requestPeerSupport},
+		{Method: http.MethodGet, Pattern: "/api/v1/peer-support/inbox", Roles: []auth.Role{auth.RolePeerSupporter}, handler: s.getPeerSupportInbox},
+		{Method: http.MethodPost, Pattern: "/api/v1/peer-support/{id}/acknowledge", Roles: []auth.Role{auth.RolePeerSupporter}, handler: s.acknowledgePeerSupport},
+		// The lesson library: written for the whole network, read by every
+		// signed-in role.
+		{Method: http.MethodPost, Pattern: "/api/v1/lessons", Roles: []auth.Role{auth.RoleSafetyOfficer}, handler: s.publishLesson},
+		{Method: http.MethodGet, Pattern: "/api/v1/lessons", Roles: auth.Roles(), handler: s.searchLessons},
+		{Method: http.MethodGet, Pattern: "/api/v1/lessons/{id}", Roles: auth.Roles(), handler: s.getLesson},
+		{Method: http.MethodPost, Pattern: "/api/v1/lessons/{id}/translations", Roles: []auth.Role{auth.RoleSafetyOfficer}, handler: s.translateLesson},
+		{Method: http.MethodPost, Pattern: "/api/v1/lessons/{id}/applied", Roles: []auth.Role{auth.RoleColleague, auth.RoleSafetyOfficer}, handler: s.markLessonApplied},
 	}
 	for _, c := range commandSpecs() {
 		routes = append(routes, Route{Method: http.MethodPost, Pattern: "/api/v1/signals/{id}/" + c.name, Roles: c.roles, handler: s.runCommand(c)})
@@ -159,6 +191,12 @@ func NewHTTPServer(addr string, h http.Handler) *http.Server {
 func (s *Server) guard(rt Route) http.Handler {
 	return http.HandlerFunc(func(w http.ResponseWriter, r *http.Request) {
 		if rt.Public {
+			if rt.Limited {
+				if ok, wait := s.limiters.allow("addr:" + clientAddr(r)); !ok {
+					s.tooMany(w, r, wait)
+					return
+				}
+			}
 			rt.handler(w, r)
 			return
 		}

@@ -39,6 +39,13 @@ type created struct {
 	Version int       `json:"version"`
 	// Warnings list personal identification numbers found in the text.
 	Warnings []identifierWarning `json:"warnings"`
+	// PeerSupportRequested says that a confidential request went to the
+	// organisation's peer-support contacts (named filings only).
+	PeerSupportRequested bool `json:"peerSupportRequested,omitempty"`
+	// Receipt is the code an anonymous reporter follows the signal with.
+	// It is shown in this answer only: the log keeps its hash, and a
+	// replayed answer cannot carry it.
+	Receipt string `json:"receipt,omitempty"`
 }
 
 // signalResponse is a signal as the API shows it. What a caller sees
@@ -65,6 +72,8 @@ type signalResponse struct {
 	UpdatedAt            time.Time `json:"updatedAt"`
 
 	Feedback []feedbackView `json:"feedback"`
+	// Questions asked of the reporter, with the replies.
+	Questions []questionView `json:"questions"`
 	// ContentErased and ReporterErased say what was erased on request.
 	ContentErased  bool `json:"contentErased,omitempty"`
 	ReporterErased bool `json:"reporterErased,omitempty"`
@@ -160,13 +169,21 @@ func (s *Server) fileSignal(w http.ResponseWriter, r *http.Request) {
 		writeProblem(w, r, s.commandProblem(r, err))
 		return
 	}
-	// The trail records that the caller filed a signal; for an anonymous
-	// filing it does not say which one, so it cannot name the reporter.
-	audited := cmd.SignalID.String()
+	var receipt string
 	if req.Anonymous {
-		audited = ""
+		if receipt, cmd.ReceiptHash, err = newReceipt(cmd.SignalID); err != nil {
+			writeProblem(w, r, s.commandProblem(r, err))
+			return
+		}
 	}
-	if prob := s.record(r, actionFile, audited); prob != nil {
+	// The trail records a filing. An anonymous one names neither the
+	// caller nor the signal: the record cannot tie anyone to it.
+	if req.Anonymous {
+		prob = s.recordAs(r, anonymousActor, string(p.Role), p.Organisation, actionFile, "")
+	} else {
+		prob = s.record(r, actionFile, cmd.SignalID.String())
+	}
+	if prob != nil {
 		writeProblem(w, r, prob)
 		return
 	}
@@ -180,8 +197,14 @@ func (s *Server) fileSignal(w http.ResponseWriter, r *http.Request) {
 	w.Header().Set("ETag", etag(res.Version))
 	if res.Replayed {
 		w.Header().Set("Idempotent-Replayed", "true")
+		// The stored hash is of the first request's code, which is gone.
+		receipt = ""
 	}
-	writeJSON(w, http.StatusCreated, created{ID: res.ID, Version: res.Version,
+	// A named filing that asks for peer support opens a request of its own
+	// (not tied to the signal). An anonymous one cannot: the supporter
+	// could not reach the reporter, and a request would name them.
+	peer := req.PeerSupportRequested && !req.Anonymous && !res.Replayed && s.peerSupportAtFiling(r, p)
+	writeJSON(w, http.StatusCreated, created{ID: res.ID, Version: res.Version, Receipt: receipt, PeerSupportRequested: peer,
 		Warnings: identifierWarnings(map[string]string{"description": req.Description, "immediateActions": req.ImmediateActions})})
 }
 
@@ -246,6 +269,7 @@ func present(p auth.Principal, v signaldetail.View, now time.Time) signalRespons
 		Language: string(v.Language), PeerSupportRequested: v.PeerSupportRequested,
 		Anonymous: v.Anonymous, Reporter: v.Reporter, ReportedAt: v.ReportedAt, UpdatedAt: v.UpdatedAt,
 		Feedback:      make([]feedbackView, 0, len(v.Feedback)),
+		Questions:     questionViews(v.Questions),
 		ContentErased: v.ContentErased, ReporterErased: v.ReporterErased,
 	}
 	for _, f := range v.Feedback {
@@ -323,6 +347,8 @@ func (s *Server) commandProblem(r *http.Request, err error) *Problem {
 	switch {
 	case errors.As(err, &ve):
 		return newProblem(http.StatusUnprocessableEntity, "validation", "Invalid request", "one or more fields are not acceptable", ve.Fields...)
+	case errors.Is(err, domain.ErrUnknownQuestion):
+		return fieldProblem(http.StatusNotFound, "not-found", "Question not found", "questionId", "unknown", "the signal has no question with this id")
 	case errors.Is(err, domain.ErrUnknownEscalation), errors.Is(err, domain.ErrNotAddressed):
 		return newProblem(http.StatusNotFound, "not-found", "Escalation not found", "no escalation with this id is addressed to you")
 	case errors.Is(err, domain.ErrNotFound):

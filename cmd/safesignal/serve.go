@@ -21,13 +21,17 @@ import (
 	"github.com/safesignal/safesignal/adapters/auth"
 	"github.com/safesignal/safesignal/adapters/commands"
 	"github.com/safesignal/safesignal/adapters/httpapi"
+	lessonsvc "github.com/safesignal/safesignal/adapters/lessons"
 	"github.com/safesignal/safesignal/adapters/metrics"
 	"github.com/safesignal/safesignal/adapters/natsserver"
+	"github.com/safesignal/safesignal/adapters/peersupport"
 	"github.com/safesignal/safesignal/adapters/policies"
 	"github.com/safesignal/safesignal/adapters/postgres"
 	"github.com/safesignal/safesignal/adapters/trendsignals"
 	"github.com/safesignal/safesignal/eventstore"
 	"github.com/safesignal/safesignal/projections"
+	"github.com/safesignal/safesignal/projections/lessons"
+	peerread "github.com/safesignal/safesignal/projections/peersupport"
 	"github.com/safesignal/safesignal/projections/signaldetail"
 	"github.com/safesignal/safesignal/projections/trends"
 	"github.com/safesignal/safesignal/projections/trends/detect"
@@ -225,6 +229,18 @@ func runServer(ctx context.Context, cfg serveConfig, logger *zap.Logger) error {
 			ConsumerName: detector.Name() + "_" + instance, InactiveThreshold: time.Hour, BatchSize: 500,
 		}, logger),
 	}
+	// Peer support (issue #6): requests are an aggregate of their own; the
+	// peer supporters' inbox is a memory read model rebuilt at every start.
+	peerRequests := peerread.NewMemory()
+	runners = append(runners, projections.NewRunner(log, codec, peerRequests, projections.RunnerOptions{
+		ConsumerName: peerRequests.Name() + "_" + instance, InactiveThreshold: time.Hour, BatchSize: 500,
+	}, logger))
+	// The lesson library (issue #6): lessons are an aggregate of their own;
+	// the library is a memory read model rebuilt at every start.
+	library := lessons.NewMemory()
+	runners = append(runners, projections.NewRunner(log, codec, library, projections.RunnerOptions{
+		ConsumerName: library.Name() + "_" + instance, InactiveThreshold: time.Hour, BatchSize: 500,
+	}, logger))
 
 	runCtx, stopRunners := context.WithCancel(context.Background())
 	defer stopRunners()
@@ -341,6 +357,10 @@ func runServer(ctx context.Context, cfg serveConfig, logger *zap.Logger) error {
 		RateLimit: httpapi.RateLimit{PerSecond: cfg.rateLimit, Burst: cfg.rateBurst},
 
 		Trends: cube, TrendSignals: detector, TrendsK: cfg.trendsK,
+
+		PeerSupport: peersupport.New(log, codec, nil), PeerRequests: peerRequests,
+
+		Lessons: lessonsvc.New(log, codec, nil), LessonLibrary: library,
 	})
 	ln, err := net.Listen("tcp", cfg.httpAddr)
 	if err != nil {

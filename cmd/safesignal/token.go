@@ -12,8 +12,8 @@ import (
 func token(args []string, stdout, stderr io.Writer) error {
 	fs := newFlagSet("token", stderr)
 	dataDir := fs.String("data-dir", "./data", "data directory whose local issuer signs the token")
-	role := fs.String("role", "reporter", "role: reporter, safety_officer, colleague, policy_analyst or admin")
-	org := fs.String("org", "", "organisation id (required for reporter and safety_officer)")
+	role := fs.String("role", "reporter", "role: reporter, safety_officer, colleague, policy_analyst, peer_supporter or admin")
+	org := fs.String("org", "", "organisation id (required for reporter, safety_officer and peer_supporter)")
 	subject := fs.String("subject", "", "pseudonymous subject id (default: dev-ROLE)")
 	specialty := fs.String("specialty", "", "specialty code (colleagues)")
 	region := fs.String("region", "", "ISO 3166-2 region (colleagues, policy staff)")

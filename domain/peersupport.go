@@ -1,0 +1,188 @@
+package domain
+
+import (
+	"time"
+
+	"github.com/google/uuid"
+)
+
+// A peer-support request is an aggregate of its own, beside signals: a
+// clinician asks the organisation's peer-support contacts for support after
+// an incident. It names no signal, so that neither the signal's history nor
+// anyone who reads it learns that support was asked for, and the request
+// cannot tie a person to an anonymous signal.
+
+// Peer-support event types.
+const (
+	EventPeerSupportRequestOpened       = "PeerSupportRequestOpened"
+	EventPeerSupportRequestAcknowledged = "PeerSupportRequestAcknowledged"
+)
+
+// PeerSupportEventTypes lists the event types of peer-support requests.
+func PeerSupportEventTypes() []string {
+	return []string{EventPeerSupportRequestOpened, EventPeerSupportRequestAcknowledged}
+}
+
+// Peer-support command names.
+const (
+	CommandRequestPeerSupport     = "request-peer-support"
+	CommandAcknowledgePeerSupport = "acknowledge-peer-support"
+)
+
+const peerSupportAggregate = "peer-support request"
+
+// Peer-support sources: how the request was made.
+const (
+	PeerSupportAtFiling = "filing"
+	PeerSupportDirect   = "direct"
+)
+
+// PeerSupportRequest is the state of one request.
+type PeerSupportRequest struct {
+	ID           uuid.UUID
+	Version      int
+	Organisation string
+	Requester    string
+	Contact      string
+	Message      string
+	Source       string
+	RequestedAt  time.Time
+	// AcknowledgedAt and AcknowledgedBy record the first contact.
+	AcknowledgedAt time.Time
+	AcknowledgedBy string
+}
+
+// Exists reports whether the request was made.
+func (r PeerSupportRequest) Exists() bool { return !r.RequestedAt.IsZero() }
+
+// RequestPeerSupport opens a request.
+type RequestPeerSupport struct {
+	RequestID    uuid.UUID
+	Organisation string
+	Requester    string
+	// Contact is how the requester wants to be reached (optional).
+	Contact string
+	// Message is what the requester wants to say (optional).
+	Message string
+	Source  string
+	At      time.Time
+}
+
+// CommandName implements Command.
+func (RequestPeerSupport) CommandName() string { return CommandRequestPeerSupport }
+
+// AcknowledgePeerSupport records that a peer supporter took the request up
+// (the first contact).
+type AcknowledgePeerSupport struct {
+	Supporter string
+	At        time.Time
+}
+
+// CommandName implements Command.
+func (AcknowledgePeerSupport) CommandName() string { return CommandAcknowledgePeerSupport }
+
+// PeerSupportRequestOpened records a request. Requester, contact and
+// message are sealed: the first with the person's key, the others with the
+// request's own key.
+type PeerSupportRequestOpened struct {
+	RequestID    uuid.UUID `json:"requestId"`
+	Organisation string    `json:"organisation"`
+	Requester    string    `json:"requester" sensitive:"reporter"`
+	Contact      string    `json:"contact,omitempty" sensitive:"signal"`
+	Message      string    `json:"message,omitempty" sensitive:"signal"`
+	Source       string    `json:"source"`
+	RequestedAt  time.Time `json:"requestedAt"`
+}
+
+// EventType implements Event.
+func (PeerSupportRequestOpened) EventType() string { return EventPeerSupportRequestOpened }
+
+// PeerSupportRequestAcknowledged records the first contact.
+type PeerSupportRequestAcknowledged struct {
+	RequestID      uuid.UUID `json:"requestId"`
+	Supporter      string    `json:"supporter" sensitive:"reporter"`
+	AcknowledgedAt time.Time `json:"acknowledgedAt"`
+}
+
+// EventType implements Event.
+func (PeerSupportRequestAcknowledged) EventType() string {
+	return EventPeerSupportRequestAcknowledged
+}
+
+// DecidePeerSupport decides a command on a request.
+func DecidePeerSupport(r PeerSupportRequest, c Command) ([]Event, error) {
+	switch c := c.(type) {
+	case RequestPeerSupport:
+		if r.Exists() {
+			return nil, &TransitionError{Command: c.CommandName(), Reason: "the request was already made", Aggregate: peerSupportAggregate}
+		}
+		var fe fieldErrors
+		validateAt(&fe, c.At)
+		if c.RequestID == uuid.Nil {
+			fe.add("id", "required", "a request id is required")
+		}
+		validateIdentifier(&fe, "organisation", c.Organisation, MaxOrganisationLength)
+		switch {
+		case c.Requester == "":
+			fe.add("requester", "required", "peer support is asked for by name: the supporter must be able to reach the requester")
+		case len(c.Requester) > MaxReporterLength:
+			fe.add("requester", "too_long", "requester is longer than %d bytes", MaxReporterLength)
+		}
+		validateText(&fe, "contact", c.Contact, false, 200)
+		validateText(&fe, "message", c.Message, false, MaxMessageLength)
+		if c.Source != PeerSupportAtFiling && c.Source != PeerSupportDirect {
+			fe.add("source", "invalid", "source must be %s or %s", PeerSupportAtFiling, PeerSupportDirect)
+		}
+		if err := fe.err(); err != nil {
+			return nil, err
+		}
+		return []Event{PeerSupportRequestOpened{
+			RequestID: c.RequestID, Organisation: c.Organisation, Requester: c.Requester, Contact: c.Contact,
+			Message: c.Message, Source: c.Source, RequestedAt: c.At.UTC(),
+		}}, nil
+	case AcknowledgePeerSupport:
+		if !r.Exists() {
+			return nil, &TransitionError{Command: c.CommandName(), Cause: ErrNotFound, Aggregate: peerSupportAggregate}
+		}
+		if !r.AcknowledgedAt.IsZero() {
+			return nil, &TransitionError{Command: c.CommandName(), Reason: "the request was already acknowledged", Aggregate: peerSupportAggregate}
+		}
+		var fe fieldErrors
+		validateAt(&fe, c.At)
+		if c.Supporter == "" {
+			fe.add("supporter", "required", "the supporter is required")
+		}
+		if err := fe.err(); err != nil {
+			return nil, err
+		}
+		return []Event{PeerSupportRequestAcknowledged{RequestID: r.ID, Supporter: c.Supporter, AcknowledgedAt: c.At.UTC()}}, nil
+	default:
+		return nil, &TransitionError{Command: c.CommandName(), Reason: "not a peer-support command", Aggregate: peerSupportAggregate}
+	}
+}
+
+// EvolvePeerSupport applies one event to a request.
+func EvolvePeerSupport(r PeerSupportRequest, e Event) PeerSupportRequest {
+	switch e := e.(type) {
+	case PeerSupportRequestOpened:
+		r = PeerSupportRequest{
+			ID: e.RequestID, Organisation: e.Organisation, Requester: e.Requester, Contact: e.Contact,
+			Message: e.Message, Source: e.Source, RequestedAt: e.RequestedAt,
+		}
+	case PeerSupportRequestAcknowledged:
+		r.AcknowledgedAt, r.AcknowledgedBy = e.AcknowledgedAt, e.Supporter
+	default:
+		return r
+	}
+	r.Version++
+	return r
+}
+
+// TimeToFirstContact is how long the request waited for a supporter, or
+// zero while it waits.
+func (r PeerSupportRequest) TimeToFirstContact() time.Duration {
+	if r.AcknowledgedAt.IsZero() {
+		return 0
+	}
+	return r.AcknowledgedAt.Sub(r.RequestedAt)
+}

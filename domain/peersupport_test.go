@@ -1,0 +1,83 @@
+package domain_test
+
+import (
+	"errors"
+	"reflect"
+	"testing"
+	"time"
+
+	"github.com/google/uuid"
+	"github.com/safesignal/safesignal/domain"
+)
+
+var peerRequestID = uuid.MustParse("0193a5f0-0000-7000-8000-0000000000b1")
+
+func peerRequested() domain.PeerSupportRequestOpened {
+	return domain.PeerSupportRequestOpened{
+		RequestID: peerRequestID, Organisation: "umc-utrecht", Requester: "subject-42", Contact: "06 12345678",
+		Message: "I keep thinking about it.", Source: domain.PeerSupportDirect, RequestedAt: hour(1),
+	}
+}
+
+func TestPeerSupport(t *testing.T) {
+	t.Parallel()
+	request := func(mod func(*domain.RequestPeerSupport)) domain.RequestPeerSupport {
+		e := peerRequested()
+		c := domain.RequestPeerSupport{RequestID: e.RequestID, Organisation: e.Organisation, Requester: e.Requester, Contact: e.Contact, Message: e.Message, Source: e.Source, At: e.RequestedAt}
+		if mod != nil {
+			mod(&c)
+		}
+		return c
+	}
+	acked := domain.PeerSupportRequestAcknowledged{RequestID: peerRequestID, Supporter: "peer-petra", AcknowledgedAt: hour(3)}
+	for _, tc := range []struct {
+		name       string
+		given      []domain.Event
+		when       domain.Command
+		then       []domain.Event
+		wantFields []string
+		wantErr    error
+	}{
+		{name: "a request", when: request(nil), then: []domain.Event{peerRequested()}},
+		{name: "twice", given: []domain.Event{peerRequested()}, when: request(nil), wantErr: domain.ErrIllegalTransition},
+		{name: "nameless", when: request(func(c *domain.RequestPeerSupport) { c.Requester = "" }), wantFields: []string{"requester"}},
+		{name: "everything missing", when: domain.RequestPeerSupport{}, wantFields: []string{"at", "id", "organisation", "requester", "source"}},
+		{name: "acknowledged", given: []domain.Event{peerRequested()}, when: domain.AcknowledgePeerSupport{Supporter: "peer-petra", At: hour(3)}, then: []domain.Event{acked}},
+		{name: "acknowledged twice", given: []domain.Event{peerRequested(), acked}, when: domain.AcknowledgePeerSupport{Supporter: "peer-paul", At: hour(4)}, wantErr: domain.ErrIllegalTransition},
+		{name: "acknowledging nothing", when: domain.AcknowledgePeerSupport{Supporter: "peer-petra", At: hour(3)}, wantErr: domain.ErrNotFound},
+		{name: "a signal command", given: []domain.Event{peerRequested()}, when: domain.AcknowledgeSignal{At: hour(3)}, wantErr: domain.ErrIllegalTransition},
+	} {
+		t.Run(tc.name, func(t *testing.T) {
+			t.Parallel()
+			var state domain.PeerSupportRequest
+			for _, e := range tc.given {
+				state = domain.EvolvePeerSupport(state, e)
+			}
+			got, err := domain.DecidePeerSupport(state, tc.when)
+			var ve *domain.ValidationError
+			switch {
+			case tc.wantFields != nil:
+				if !errors.As(err, &ve) || len(ve.Fields) != len(tc.wantFields) {
+					t.Fatalf("want fields %v, got %v", tc.wantFields, err)
+				}
+				for i, f := range ve.Fields {
+					if f.Field != tc.wantFields[i] {
+						t.Errorf("field %d is %s, want %s", i, f.Field, tc.wantFields[i])
+					}
+				}
+			case tc.wantErr != nil:
+				if !errors.Is(err, tc.wantErr) || got != nil {
+					t.Fatalf("want %v, got %v %v", tc.wantErr, got, err)
+				}
+			default:
+				if err != nil || !reflect.DeepEqual(got, tc.then) {
+					t.Fatalf("got %#v %v, want %#v", got, err, tc.then)
+				}
+			}
+		})
+	}
+	r := domain.EvolvePeerSupport(domain.EvolvePeerSupport(domain.PeerSupportRequest{}, peerRequested()), acked)
+	if r.Version != 2 || r.TimeToFirstContact() != 2*time.Hour || r.AcknowledgedBy != "peer-petra" {
+		t.Errorf("state %+v", r)
+	}
+}

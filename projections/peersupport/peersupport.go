@@ -1,0 +1,110 @@
+// Package peersupport is the read model of peer-support requests: the
+// inbox of an organisation's peer-support contacts. It folds only the
+// peer_support aggregate and is shown to no other role.
+package peersupport
+
+import (
+	"cmp"
+	"context"
+	"fmt"
+	"slices"
+	"sync"
+
+	"github.com/google/uuid"
+	"github.com/safesignal/safesignal/domain"
+	"github.com/safesignal/safesignal/projections"
+)
+
+// Name is the projection's name.
+const Name = "peer_support"
+
+// View is one request as the read side holds it.
+type View struct {
+	domain.PeerSupportRequest
+	// Sequence is the stream sequence of the last commit folded in.
+	Sequence uint64
+}
+
+// Store holds the read model.
+type Store interface {
+	projections.Projection
+	// Get returns a request, or false when the read model does not hold it.
+	Get(ctx context.Context, id uuid.UUID) (View, bool, error)
+	// Inbox returns an organisation's requests, newest first.
+	Inbox(ctx context.Context, org string) ([]View, error)
+}
+
+// Memory is the in-memory store, rebuilt from the log at every start.
+type Memory struct {
+	mu         sync.RWMutex
+	requests   map[uuid.UUID]View
+	byOrg      map[string][]uuid.UUID
+	checkpoint uint64
+}
+
+// NewMemory returns an empty store.
+func NewMemory() *Memory {
+	return &Memory{requests: map[uuid.UUID]View{}, byOrg: map[string][]uuid.UUID{}}
+}
+
+// Name implements projections.Projection.
+func (m *Memory) Name() string { return Name }
+
+// Checkpoint implements projections.Projection.
+func (m *Memory) Checkpoint(context.Context) (uint64, error) {
+	m.mu.RLock()
+	defer m.mu.RUnlock()
+	return m.checkpoint, nil
+}
+
+// Apply implements projections.Projection.
+func (m *Memory) Apply(_ context.Context, batch []projections.Event, through uint64) error {
+	ids := make([]uuid.UUID, len(batch))
+	for i, e := range batch {
+		if e.Envelope.AggregateType != projections.AggregatePeerSupport {
+			continue
+		}
+		id, err := uuid.Parse(e.Envelope.AggregateID)
+		if err != nil {
+			return fmt.Errorf("peer support: aggregate id: %w", err)
+		}
+		ids[i] = id
+	}
+	m.mu.Lock()
+	defer m.mu.Unlock()
+	for i, e := range batch {
+		if e.Envelope.AggregateType != projections.AggregatePeerSupport {
+			continue
+		}
+		old, existed := m.requests[ids[i]]
+		v := View{PeerSupportRequest: domain.EvolvePeerSupport(old.PeerSupportRequest, e.Data), Sequence: e.Sequence}
+		m.requests[ids[i]] = v
+		if !existed && v.Organisation != "" {
+			m.byOrg[v.Organisation] = append(m.byOrg[v.Organisation], ids[i])
+		}
+	}
+	m.checkpoint = max(m.checkpoint, through)
+	return nil
+}
+
+// Get implements Store.
+func (m *Memory) Get(_ context.Context, id uuid.UUID) (View, bool, error) {
+	m.mu.RLock()
+	defer m.mu.RUnlock()
+	v, ok := m.requests[id]
+	return v, ok, nil
+}
+
+// Inbox implements Store.
+func (m *Memory) Inbox(_ context.Context, org string) ([]View, error) {
+	m.mu.RLock()
+	out := make([]View, 0, len(m.byOrg[org]))
+	for _, id := range m.byOrg[org] {
+		out = append(out, m.requests[id])
+	}
+	m.mu.RUnlock()
+	slices.SortFunc(out, func(a, b View) int {
+		return cmp.Or(b.RequestedAt.Compare(a.RequestedAt), cmp.Compare(b.ID.String(), a.ID.String()))
+	})
+	return out, nil
+}
