@@ -40,6 +40,16 @@ func OpenTrends(ctx context.Context, pool *pgxpool.Pool) (*Trends, error) {
 	return s, nil
 }
 
+// OpenTrendsNamed is OpenTrends on tables named after name instead of
+// "trends" (for a second cube in one schema, as the benchmarks build).
+func OpenTrendsNamed(ctx context.Context, pool *pgxpool.Pool, name string) (*Trends, error) {
+	s := &Trends{pool: pool, name: name}
+	if err := open(ctx, pool, s); err != nil {
+		return nil, err
+	}
+	return s, nil
+}
+
 // Stale reports whether the tables were built by another version.
 func (s *Trends) Stale(ctx context.Context) (bool, error) { return stale(ctx, s.pool, s) }
 

@@ -16,6 +16,7 @@ import (
 	"github.com/safesignal/safesignal/eventstore"
 	"github.com/safesignal/safesignal/projections"
 	"github.com/safesignal/safesignal/projections/trends"
+	"github.com/safesignal/safesignal/projections/trends/synth"
 	"go.uber.org/zap"
 )
 
@@ -96,12 +97,36 @@ func (b *bench) postgresRows(ctx context.Context, js jetstream.JetStream, log *e
 		Met:      metWord(rate/drainRate >= 0.5),
 	})
 
-	// Trend queries on the cube just built.
+	// Trend queries: the log above has few distinct cells (one region, one
+	// specialty), so the queries run on a cube of their own built from a
+	// synthetic history with the spread of a real network.
+	signals := max(int(msgs)/5, 100_000)
+	synthetic := synth.New()
+	if err := synthetic.Random(synth.Options{Seed: 3, Signals: signals, Weeks: 104, Organisations: 12,
+		Regions:     []string{"NL-UT", "NL-NH", "NL-ZH", "NO-46", "NO-03", "SE-AB", "SE-O", "DK-84", "DK-82"},
+		RejectShare: 0.03, DuplicateShare: 0.02, ReclassifyShare: 0.1}); err != nil {
+		return err
+	}
+	spread, err := postgres.OpenTrendsNamed(ctx, pool, "trends_bench")
+	if err != nil {
+		return err
+	}
+	events := synthetic.Events()
+	for i := 0; i < len(events); i += 20000 {
+		batch := events[i:min(i+20000, len(events))]
+		if err := spread.Apply(ctx, batch, batch[len(batch)-1].Sequence); err != nil {
+			return fmt.Errorf("trend cube for queries: %w", err)
+		}
+	}
+	if _, err := pool.Exec(ctx, "ANALYZE"); err != nil {
+		return err
+	}
 	r := mrand.New(mrand.NewPCG(1, 2))
 	dims := trends.FilterDimensions()
 	values := map[trends.Dimension][]string{
 		trends.DimKind: names(domain.Kinds()), trends.DimCategory: names(domain.Categories()), trends.DimHarm: names(domain.Harms()),
-		trends.DimSpecialty: names(domain.Specialties()), trends.DimRegion: {"NL-UT"}, trends.DimOrganisation: {"org-7", "org-23"},
+		trends.DimSpecialty: names(domain.Specialties()), trends.DimRegion: {"NL-UT", "NO-46", "SE-AB", "DK-84"},
+		trends.DimOrganisation: {"org-NL-UT-1", "org-SE-AB-3"},
 	}
 	var lat []time.Duration
 	for range 300 {
@@ -115,24 +140,24 @@ func (b *bench) postgresRows(ctx context.Context, js jetstream.JetStream, log *e
 			q.GroupBy = append(q.GroupBy, trends.DimPeriod)
 		}
 		start := time.Now()
-		if _, err := cube.Query(ctx, q); err != nil {
+		if _, err := spread.Query(ctx, q); err != nil {
 			return fmt.Errorf("trend query: %w", err)
 		}
 		lat = append(lat, time.Since(start))
 	}
 	p50, p99 := percentile(lat, 50), percentile(lat, 99)
 	b.rows = append(b.rows, row{
-		Name:     fmt.Sprintf("7. trend query on the PostgreSQL cube from %d events (300 random queries: 1-2 filters, group by a dimension or a dimension and the month)", msgs),
+		Name:     fmt.Sprintf("7. trend query on the PostgreSQL cube of %d synthetic signals (%d events; 9 regions, 108 organisations, every specialty and category; 300 random queries: 1-2 filters, group by a dimension or a dimension and the month)", signals, len(events)),
 		Ours:     fmt.Sprintf("p50 %s, p99 %s", ms(p50), ms(p99)),
 		Baseline: "-",
 		Ratio:    "-",
-		Target:   "p99 < 20 ms (on 10M events)",
-		Met:      metWord(p99 < 20*time.Millisecond) + " (on this log)",
+		Target:   "p99 < 20 ms on a cube from 10M events",
+		Met:      metWord(p99 < 20*time.Millisecond) + fmt.Sprintf(" (on %d events)", len(events)),
 	})
 	b.notes = append(b.notes, section{"6 and 7. PostgreSQL", fmt.Sprintf(
 		"`safesignal replay`'s code path (`Rebuild` with Force) rebuilt both PostgreSQL read models from the log of row 3 into fresh tables of a schema of its own on the local PostgreSQL, one after the other, with a cold key cache, and swapped them in; the rate counts the log's events once for both. " +
 			"Each batch is one transaction: load the rows the batch touches, fold in memory, COPY new rows, update known ones, move the checkpoint. " +
-			"The trend queries then ran on the cube just built; the signals of this log come from 50 organisations in one region and one specialty, so the cube has fewer cells than a real one of as many events. The target of 10M events was not run: building that log alone exceeds the time budget of `make bench`.")})
+			"The trend queries ran on a cube of its own, built by applying a synthetic history (`synth.Random`: nine regions, twelve organisations each, every specialty and category, rejections, duplicates and reclassifications) straight to the PostgreSQL trend store, because the log of row 3 has one region and one specialty and so very few cells. The cube is at day grain (about one row per counted signal), so a query reads rows in proportion to the signals its filters select; the 10M-event target was not run (building that log alone exceeds the time budget of `make bench`) and would need a rollup at week and month grain.")})
 	return nil
 }
 
