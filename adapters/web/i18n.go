@@ -7,6 +7,9 @@ import (
 	"net/http"
 	"strings"
 
+	"github.com/safesignal/safesignal/adapters/auth"
+	"github.com/safesignal/safesignal/domain"
+	"github.com/safesignal/safesignal/domain/identifiers"
 	"golang.org/x/text/language"
 )
 
@@ -84,4 +87,59 @@ func chooseLanguage(r *http.Request) *catalogue {
 		return catalogues["en"]
 	}
 	return catalogues[Languages[idx]]
+}
+
+// TermKeys lists the catalogue keys of every taxonomy term the pages show,
+// for the tests.
+func TermKeys() []string {
+	var out []string
+	add := func(group string, codes ...string) {
+		for _, c := range codes {
+			out = append(out, group+"."+c)
+		}
+	}
+	for _, k := range domain.Kinds() {
+		add("kind", string(k), string(k)+".help")
+	}
+	for _, c := range domain.Categories() {
+		add("category", string(c))
+	}
+	for _, h := range domain.Harms() {
+		add("harm", string(h), string(h)+".help")
+	}
+	for _, s := range domain.Specialties() {
+		add("specialty", string(s))
+	}
+	for _, s := range domain.Statuses() {
+		add("status", string(s))
+	}
+	for _, f := range domain.ContributingFactors() {
+		add("factor", string(f))
+	}
+	for _, r := range domain.RejectionReasons() {
+		add("reason", string(r))
+	}
+	for _, o := range domain.CloseOutcomes() {
+		add("outcome", string(o))
+	}
+	for _, r := range domain.EscalationResponses() {
+		add("response", string(r))
+	}
+	for _, s := range []domain.EscalationState{domain.EscalationStateOpen, domain.EscalationStateAcknowledged, domain.EscalationStateResponded} {
+		add("escstate", string(s))
+	}
+	for _, r := range auth.Roles() {
+		add("role", string(r))
+	}
+	for _, l := range domain.Languages() {
+		add("lang", string(l))
+	}
+	for _, k := range identifiers.Kinds() {
+		add("pin", string(k))
+	}
+	for _, cmd := range []string{domain.CommandAcknowledge, domain.CommandClassify, domain.CommandReject, domain.CommandLinkDuplicate, domain.CommandEscalate,
+		domain.CommandAcknowledgeEscalation, domain.CommandRespondEscalation, domain.CommandFeedback, domain.CommandClose, domain.CommandReopen, domain.CommandRecordRegulatorNotification} {
+		add("cmd", cmd)
+	}
+	return out
 }

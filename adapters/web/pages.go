@@ -91,14 +91,14 @@ type LangChoice struct {
 }
 
 // Taxonomy lists for forms.
-func (p *Page) Kinds() []domain.Kind                { return domain.Kinds() }
-func (p *Page) Categories() []domain.Category       { return domain.Categories() }
-func (p *Page) Harms() []domain.Harm                { return domain.Harms() }
-func (p *Page) Specialties() []domain.Specialty     { return domain.Specialties() }
-func (p *Page) Statuses() []domain.Status           { return domain.Statuses() }
+func (p *Page) Kinds() []domain.Kind                 { return domain.Kinds() }
+func (p *Page) Categories() []domain.Category        { return domain.Categories() }
+func (p *Page) Harms() []domain.Harm                 { return domain.Harms() }
+func (p *Page) Specialties() []domain.Specialty      { return domain.Specialties() }
+func (p *Page) Statuses() []domain.Status            { return domain.Statuses() }
 func (p *Page) Factors() []domain.ContributingFactor { return domain.ContributingFactors() }
-func (p *Page) Reasons() []domain.RejectionReason   { return domain.RejectionReasons() }
-func (p *Page) Outcomes() []domain.CloseOutcome     { return domain.CloseOutcomes() }
+func (p *Page) Reasons() []domain.RejectionReason    { return domain.RejectionReasons() }
+func (p *Page) Outcomes() []domain.CloseOutcome      { return domain.CloseOutcomes() }
 func (p *Page) Responses() []domain.EscalationResponse {
 	return domain.EscalationResponses()
 }
@@ -115,7 +115,7 @@ var funcs = template.FuncMap{
 		return false
 	},
 	"list": func(v ...string) []string { return v },
-	"svg": func(s string) template.HTML { return template.HTML(s) }, //nolint:gosec // built by chart.go from escaped parts
+	"svg":  func(s string) template.HTML { return template.HTML(s) }, //nolint:gosec // built by chart.go from escaped parts
 }
 
 // render writes a page.
