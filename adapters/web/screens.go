@@ -252,7 +252,7 @@ func (h *Handler) showSignal(w http.ResponseWriter, r *http.Request, s session, 
 		h.render(w, r, res.status, "error", "error.title", Page{Errors: problemMessages(c, res)})
 		return
 	}
-	data := map[string]any{"S": v, "Form": r.PostForm}
+	data := map[string]any{"S": v, "Form": r.PostForm, "Key": randomToken()}
 	if h.allowed(s.p.Role, http.MethodGet, "/api/v1/signals/{id}/history") {
 		hres := h.call(r.Context(), r, s, http.MethodGet, "/api/v1/signals/"+url.PathEscape(id)+"/history", nil, nil)
 		var hist struct {

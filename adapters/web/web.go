@@ -296,7 +296,9 @@ func (h *Handler) call(ctx context.Context, r *http.Request, s session, method, 
 		req.Header.Set("X-Correlation-ID", id)
 	}
 	for k, v := range header {
-		req.Header.Set(k, v)
+		if v != "" {
+			req.Header.Set(k, v)
+		}
 	}
 	rec := &recorder{header: http.Header{}}
 	h.opts.API.ServeHTTP(rec, req)
