@@ -365,7 +365,8 @@ func commandBody(cmd string, f url.Values) map[string]any {
 		}
 		return map[string]any{"reference": f.Get("reference"), "notifiedAt": at}
 	}
-	return nil
+	// acknowledge: an empty object.
+	return map[string]any{}
 }
 
 // inboxItem is one escalation in the inbox.
