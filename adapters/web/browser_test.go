@@ -86,7 +86,7 @@ func TestBrowserFlow(t *testing.T) {
 		var err error
 		for range 3 {
 			sctx, cancel := context.WithTimeout(ctx, 15*time.Second)
-			png, err = chromedp.Run(sctx, chromedp.FullScreenshot(90))
+			png, err = chromedp.Run(sctx, chromedp.FullScreenshot(100)) // 100: PNG; less is JPEG
 			cancel()
 			if err == nil {
 				break
