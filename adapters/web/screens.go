@@ -269,6 +269,7 @@ func (h *Handler) showSignal(w http.ResponseWriter, r *http.Request, s session, 
 		}
 	}
 	data["Commands"] = cmds
+	data["CanTriage"] = h.allowed(s.p.Role, screenTriage.method, screenTriage.pattern)
 	h.render(w, r, status, "signal", "signal.title", Page{Notice: noticeOf(c, r), Errors: errs, Data: data})
 }
 
