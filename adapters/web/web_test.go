@@ -228,3 +228,45 @@ func TestLanguageChoice(t *testing.T) {
 		t.Errorf("switch back to another site: %q", res.location)
 	}
 }
+
+// TestCommandFormsFollowTheAccessTable: a lifecycle command posted by a
+// role the API refuses is refused by the UI, and the API's object rule
+// (own organisation) holds through the UI.
+func TestCommandFormsFollowTheAccessTable(t *testing.T) {
+	h := newHarness(t)
+	rep := h.client()
+	rep.signIn(people[auth.RoleReporter])
+	form := rep.get("/ui/file")
+	filed := rep.post("/ui/file", url.Values{"csrf": {rep.csrf(form)}, "kind": {"unsafe_situation"}, "category": {"infrastructure"},
+		"description": {"Emergency exit blocked by beds."}, "date": {time.Now().Format(time.DateOnly)},
+		"specialty": {"surgery"}, "region": {"NL-UT"}, "action": {"file"}, "key": {"k2"}})
+	if filed.status != http.StatusCreated {
+		t.Fatalf("filing: %d", filed.status)
+	}
+	id := regexp.MustCompile(`<code>([0-9a-f-]{36})</code>`).FindStringSubmatch(filed.body)[1]
+	// The reporter sees the signal but no commands.
+	own := rep.get("/ui/signals/" + id)
+	if own.status != http.StatusOK || strings.Contains(own.body, "/acknowledge\"") || strings.Contains(own.body, `href="/ui/triage"`) {
+		t.Errorf("reporter's signal page: %d, offers commands or the triage board", own.status)
+	}
+	if res := rep.post("/ui/signals/"+id+"/acknowledge", url.Values{"csrf": {rep.csrf(own)}, "version": {"1"}}); res.status != http.StatusForbidden {
+		t.Errorf("reporter acknowledging: %d, want 403", res.status)
+	}
+	// A safety officer of another organisation gets the API's 404.
+	other := h.client()
+	other.signIn(auth.Principal{Subject: "olga", Role: auth.RoleSafetyOfficer, Organisation: "ous", Region: "NO-03"})
+	tri := other.get("/ui/triage")
+	if res := other.post("/ui/signals/"+id+"/acknowledge", url.Values{"csrf": {other.csrf(tri)}, "version": {"1"}}); res.status != http.StatusNotFound {
+		t.Errorf("officer of another organisation acknowledging: %d, want 404", res.status)
+	}
+	// The organisation's officer acknowledges; a stale version is a 409.
+	off := h.client()
+	off.signIn(people[auth.RoleSafetyOfficer])
+	pg := off.get("/ui/signals/" + id)
+	if res := off.post("/ui/signals/"+id+"/acknowledge", url.Values{"csrf": {off.csrf(pg)}, "version": {"1"}, "key": {"a1"}}); res.status != http.StatusSeeOther {
+		t.Fatalf("acknowledge: %d %.500s", res.status, res.body)
+	}
+	if res := off.post("/ui/signals/"+id+"/feedback", url.Values{"csrf": {off.csrf(pg)}, "version": {"1"}, "message": {"Thanks"}}); res.status != http.StatusConflict {
+		t.Errorf("command on a stale version: %d, want 409", res.status)
+	}
+}
