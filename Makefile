@@ -6,7 +6,7 @@ BIN     := bin/safesignal
 VERSION ?= $(shell git describe --always --dirty 2>/dev/null || echo dev)
 LDFLAGS := -s -w -X main.version=$(VERSION)
 
-.PHONY: all build run test test-short postgres lint fmt bench bench-quick clean
+.PHONY: all build run test test-short postgres chromium lint fmt bench bench-quick clean
 
 all: lint test build
 
@@ -18,12 +18,16 @@ run: build
 
 # The tests use the real PostgreSQL on 127.0.0.1:5432 (or
 # $SAFESIGNAL_TEST_DATABASE_URL): started, or installed from Debian's
-# packages, when it is not running.
-test: postgres
+# packages, when it is not running. The web UI's browser test drives a
+# headless Chromium, installed from Debian's packages when missing.
+test: postgres chromium
 	$(GO) test -race -count=1 -timeout 30m ./...
 
 postgres:
 	@bash deploy/dev/ensure-postgres.sh
+
+chromium:
+	@bash deploy/dev/ensure-chromium.sh
 
 # The fast part of the suite: skips the process-level crash tests.
 test-short: postgres

@@ -362,11 +362,17 @@ func runServer(ctx context.Context, cfg serveConfig, logger *zap.Logger) error {
 
 		Lessons: lessonsvc.New(log, codec, nil), LessonLibrary: library,
 	})
+	// Web UI (adapters/web, cmd/safesignal/webui.go): pages at / and /ui/
+	// on the API's server, calling the API in-process.
+	handler, err := withWebUI(cfg, api, verifier, logger)
+	if err != nil {
+		return err
+	}
 	ln, err := net.Listen("tcp", cfg.httpAddr)
 	if err != nil {
 		return fmt.Errorf("listen on %s: %w", cfg.httpAddr, err)
 	}
-	srv := httpapi.NewHTTPServer(cfg.httpAddr, api)
+	srv := httpapi.NewHTTPServer(cfg.httpAddr, handler)
 	httpErr := make(chan error, 1)
 	go func() { httpErr <- srv.Serve(ln) }()
 	logger.Info("safesignal serving", zap.String("http", "http://"+ln.Addr().String()), zap.String("dataDir", cfg.dataDir), zap.String("version", version))
