@@ -477,7 +477,7 @@ func (b *bench) rebuildAndMemory(ctx context.Context) error {
 	}, row5)
 	b.notes = append(b.notes, section{"4. Resident memory of serve", fmt.Sprintf(
 		"`serve` was started on the data directory of row 3 (%d signals, its own secret, embedded NATS with SyncAlways) and VmRSS read from /proc/<pid>/status once /readyz answered 200, i.e. once its read models had caught up; %s from start to ready. "+
-			"The figure covers the whole process: the embedded nats-server (its per-subject state for the event and key streams, block caches), the signal-detail memory model with its indexes, and the state and key caches.",
+			"The figure covers the whole process: the embedded nats-server (its per-subject state for the event and key streams, block caches), every read model serve keeps in memory without --database-url (the signal detail with its texts and indexes, the trend cube's per-signal tracker and change list, trend detection, lessons, peer support), and the state and key caches. With --database-url the signal detail and the trend cube live in PostgreSQL instead.",
 		n, ready.Round(time.Millisecond))}, row5Note)
 	return nil
 }
