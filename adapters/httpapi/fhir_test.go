@@ -13,8 +13,8 @@ import (
 
 // fhirAdverseEventElements are the elements of FHIR R5 AdverseEvent
 // (https://hl7.org/fhir/R5/adverseevent.html), with the resource's
-// inherited ones; the official JSON schema is not available offline, so
-// this is the fragment the test holds the export against.
+// inherited ones. The official schema (fhirschema_test.go) checks the
+// same; this list gives a readable failure first.
 var fhirAdverseEventElements = []string{
 	"resourceType", "id", "meta", "implicitRules", "language", "text", "contained", "extension", "modifierExtension",
 	"identifier", "status", "actuality", "category", "code", "subject", "encounter",
