@@ -204,17 +204,31 @@ func TestClusterFailover(t *testing.T) {
 	// Every acknowledged filing is readable.
 	for _, list := range ids {
 		for _, id := range list {
+			// The projector resumes on a new consumer leader after the
+			// failover; under the race detector on a loaded machine
+			// that can take many seconds, so wait on a deadline and say
+			// what the log and consumers looked like if it never comes.
 			readable := false
-			for range 200 {
+			for deadline := time.Now().Add(90 * time.Second); time.Now().Before(deadline); {
 				status, _ := call(t, http.MethodGet, p.url+"/api/v1/signals/"+id, token, nil)
 				if status == http.StatusOK {
 					readable = true
 					break
 				}
-				time.Sleep(50 * time.Millisecond)
+				time.Sleep(100 * time.Millisecond)
 			}
 			if !readable {
-				t.Fatalf("signal %s got a 201 but is not readable", id)
+				info, err := stream.Info(ctx)
+				if err == nil {
+					t.Logf("stream: %+v leader %s", info.State, info.Cluster.Leader)
+				}
+				for name := range stream.ConsumerNames(ctx).Name() {
+					if ci, err := stream.Consumer(ctx, name); err == nil {
+						c := ci.CachedInfo()
+						t.Logf("consumer %s: delivered %+v ack floor %+v pending %d ack pending %d", name, c.Delivered, c.AckFloor, c.NumPending, c.NumAckPending)
+					}
+				}
+				t.Fatalf("signal %s got a 201 but is not readable after 90 s", id)
 			}
 		}
 	}
