@@ -38,15 +38,20 @@ type TrendSignalDetected struct {
 	Lower  float64 `json:"lower,omitempty"`
 	// A, B, C, D, PRR, ChiSquare and ROR with its interval describe a
 	// disproportionality (zero otherwise).
-	A          int       `json:"a,omitempty"`
-	B          int       `json:"b,omitempty"`
-	C          int       `json:"c,omitempty"`
-	D          int       `json:"d,omitempty"`
-	PRR        float64   `json:"prr,omitempty"`
-	ChiSquare  float64   `json:"chiSquare,omitempty"`
-	ROR        float64   `json:"ror,omitempty"`
-	RORLower   float64   `json:"rorLower,omitempty"`
-	RORUpper   float64   `json:"rorUpper,omitempty"`
+	A         int     `json:"a,omitempty"`
+	B         int     `json:"b,omitempty"`
+	C         int     `json:"c,omitempty"`
+	D         int     `json:"d,omitempty"`
+	PRR       float64 `json:"prr,omitempty"`
+	ChiSquare float64 `json:"chiSquare,omitempty"`
+	ROR       float64 `json:"ror,omitempty"`
+	RORLower  float64 `json:"rorLower,omitempty"`
+	RORUpper  float64 `json:"rorUpper,omitempty"`
+	// PValue is the chance of a hit this strong with nothing changed;
+	// the signal passed the false discovery rate among Tested series or
+	// cells (zero in events from before the correction).
+	PValue     float64   `json:"pValue,omitempty"`
+	Tested     int       `json:"tested,omitempty"`
 	DetectedAt time.Time `json:"detectedAt"`
 }
 

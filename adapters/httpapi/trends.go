@@ -264,30 +264,37 @@ func writeTrendsCSV(w http.ResponseWriter, p trends.Protected) {
 // cell is withheld with its measures (from PRR and the margins the cell
 // could be worked out).
 type trendSignalView struct {
-	Key        string          `json:"key"`
-	Rule       string          `json:"rule"`
-	Category   string          `json:"category"`
-	Specialty  string          `json:"specialty,omitempty"`
-	Direction  string          `json:"direction,omitempty"`
-	From       string          `json:"from"`
-	To         string          `json:"to"`
-	Points     []*int          `json:"points,omitempty"`
-	Limits     *stats.Limits   `json:"limits,omitempty"`
-	Table      *stats.Table    `json:"table,omitempty"`
-	Measures   *stats.Measures `json:"measures,omitempty"`
-	Withheld   bool            `json:"withheld,omitempty"`
-	DetectedAt time.Time       `json:"detectedAt"`
+	Key       string          `json:"key"`
+	Rule      string          `json:"rule"`
+	Category  string          `json:"category"`
+	Specialty string          `json:"specialty,omitempty"`
+	Direction string          `json:"direction,omitempty"`
+	From      string          `json:"from"`
+	To        string          `json:"to"`
+	Points    []*int          `json:"points,omitempty"`
+	Limits    *stats.Limits   `json:"limits,omitempty"`
+	Table     *stats.Table    `json:"table,omitempty"`
+	Measures  *stats.Measures `json:"measures,omitempty"`
+	// PValue and Tested: the signal passed the false discovery rate
+	// among Tested series or cells. With the limits, a p-value would give
+	// away the run's total, so it is withheld with any point or cell.
+	PValue     *float64  `json:"pValue,omitempty"`
+	Tested     int       `json:"tested,omitempty"`
+	Withheld   bool      `json:"withheld,omitempty"`
+	DetectedAt time.Time `json:"detectedAt"`
 }
 
 func trendSignalViewOf(s detect.Signal, k int) trendSignalView {
 	v := trendSignalView{
 		Key: s.Key, Rule: string(s.Rule), Category: string(s.Series.Category), Specialty: string(s.Series.Specialty),
 		Direction: string(s.Dir), From: s.From.Format(time.DateOnly), To: s.To.Format(time.DateOnly),
-		Limits: s.Limits, DetectedAt: s.DetectedAt,
+		Limits: s.Limits, Tested: s.Tested, DetectedAt: s.DetectedAt,
 	}
+	pointWithheld := false
 	for _, p := range s.Points {
 		if p > 0 && p < k {
 			v.Points = append(v.Points, nil)
+			pointWithheld = true
 			continue
 		}
 		v.Points = append(v.Points, &p)
@@ -298,6 +305,10 @@ func trendSignalViewOf(s detect.Signal, k int) trendSignalView {
 		} else {
 			v.Table, v.Measures = s.Table, s.Measures
 		}
+	}
+	if !pointWithheld && !v.Withheld {
+		p := s.PValue
+		v.PValue = &p
 	}
 	return v
 }

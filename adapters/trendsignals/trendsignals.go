@@ -44,7 +44,7 @@ func Event(s detect.Signal) domain.TrendSignalDetected {
 	e := domain.TrendSignalDetected{
 		TrendSignalID: domain.TrendSignalID(s.Key), Key: s.Key, Rule: string(s.Rule),
 		Category: s.Series.Category, Specialty: s.Series.Specialty, Direction: string(s.Dir),
-		From: s.From, To: s.To, Points: s.Points, DetectedAt: s.DetectedAt.UTC(),
+		From: s.From, To: s.To, Points: s.Points, PValue: s.PValue, Tested: s.Tested, DetectedAt: s.DetectedAt.UTC(),
 	}
 	if l := s.Limits; l != nil {
 		e.Centre, e.Upper, e.Lower = l.Centre, l.Upper, l.Lower

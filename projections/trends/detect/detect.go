@@ -41,6 +41,13 @@ type Options struct {
 	WindowWeeks int
 	// Criteria of a disproportionality signal (default Evans 2001).
 	Criteria stats.Criteria
+	// FalseDiscoveryRate is the expected share of false alarms among the
+	// signals raised in one evaluation (default 0.05): rule hits of one
+	// week across every series, or disproportionalities of one window
+	// across every cell, are kept only if their p-values pass the
+	// Benjamini-Hochberg procedure at this rate. Negative: every rule hit
+	// is raised, as the rules alone say.
+	FalseDiscoveryRate float64
 }
 
 func (o Options) withDefaults() Options {
@@ -55,6 +62,9 @@ func (o Options) withDefaults() Options {
 	}
 	if o.Criteria == (stats.Criteria{}) {
 		o.Criteria = stats.Evans()
+	}
+	if o.FalseDiscoveryRate == 0 {
+		o.FalseDiscoveryRate = 0.05
 	}
 	return o
 }
@@ -92,6 +102,13 @@ type Signal struct {
 	// (disproportionality).
 	Table    *stats.Table    `json:"table,omitempty"`
 	Measures *stats.Measures `json:"measures,omitempty"`
+	// PValue is the chance of a hit at least this strong when nothing
+	// changed: the run against its baseline (control-chart rules) or the
+	// χ² of the table (disproportionality). Tested tells how many series
+	// or cells were checked with it; the signal passed the false
+	// discovery rate among them.
+	PValue float64 `json:"pValue"`
+	Tested int     `json:"tested"`
 	// DetectedAt is the recorded time of the event that completed the
 	// week; Sequence its place in the log.
 	DetectedAt time.Time `json:"detectedAt"`
@@ -235,16 +252,22 @@ func (d *Detector) control(w trends.Day, at time.Time, seq uint64) {
 	if base < d.first {
 		return
 	}
+	var hits []Signal
+	tested := 0
 	for _, s := range d.sortedSeries() {
 		counts := d.weekly[s]
 		baseline := make([]float64, d.opts.BaselineWeeks)
+		baseSum := 0
 		for i := range baseline {
-			baseline[i] = float64(counts[base+trends.Day(7*i)])
+			c := counts[base+trends.Day(7*i)]
+			baseline[i] = float64(c)
+			baseSum += c
 		}
 		lim, ok := stats.CLimits(baseline)
 		if !ok || lim.Centre < d.opts.MinBaselineMean {
 			continue
 		}
+		tested++
 		points := make([]float64, n)
 		ints := make([]int, n)
 		for i := range points {
@@ -257,12 +280,57 @@ func (d *Detector) control(w trends.Day, at time.Time, seq uint64) {
 			if v.End != n-1 || v.Direction != stats.Up {
 				continue
 			}
+			run := 0
+			for _, c := range ints[v.Start:] {
+				run += c
+			}
 			from := start + trends.Day(7*v.Start)
-			d.raise(Signal{
+			hits = append(hits, Signal{
 				Rule: v.Rule, Series: s, Dir: v.Direction,
 				From: from.Time(), To: (w + 6).Time(), Points: ints[v.Start:], Limits: &lim,
+				PValue:     stats.RateRatioPValue(run, n-v.Start, baseSum, d.opts.BaselineWeeks),
 				DetectedAt: at, Sequence: seq,
-			}, w)
+			})
+		}
+	}
+	d.raiseDiscoveries(hits, tested, w)
+}
+
+// raiseDiscoveries raises the hits whose p-values pass the false
+// discovery rate among tested hypotheses (one per series or cell: a
+// series with hits of several rules counts once, with its smallest
+// p-value). Hits of series that stay below the rate are dropped; a series
+// crossing it later raises then.
+func (d *Detector) raiseDiscoveries(hits []Signal, tested int, week trends.Day) {
+	if d.opts.FalseDiscoveryRate < 0 {
+		for _, h := range hits {
+			h.Tested = tested
+			d.raise(h, week)
+		}
+		return
+	}
+	best := map[Series]float64{}
+	for _, h := range hits {
+		if p, ok := best[h.Series]; !ok || h.PValue < p {
+			best[h.Series] = h.PValue
+		}
+	}
+	series := slices.SortedFunc(maps.Keys(best), compareSeries)
+	ps := make([]float64, len(series))
+	for i, s := range series {
+		ps[i] = best[s]
+	}
+	keep := stats.BenjaminiHochberg(ps, tested, d.opts.FalseDiscoveryRate)
+	threshold := -1.0
+	for i, k := range keep {
+		if k {
+			threshold = max(threshold, ps[i])
+		}
+	}
+	for _, h := range hits {
+		if h.PValue <= threshold {
+			h.Tested = tested
+			d.raise(h, week)
 		}
 	}
 }
@@ -296,6 +364,7 @@ func (d *Detector) disproportion(from, to trends.Day, at time.Time, seq uint64) 
 		byCategory[s.Category] += n
 		total += n
 	}
+	var hits []Signal
 	for _, s := range slices.SortedFunc(maps.Keys(cells), compareSeries) {
 		a := cells[s]
 		b := bySpecialty[s.Specialty] - a
@@ -305,12 +374,14 @@ func (d *Detector) disproportion(from, to trends.Day, at time.Time, seq uint64) 
 		if !d.opts.Criteria.Signal(m) {
 			continue
 		}
-		d.raise(Signal{
+		hits = append(hits, Signal{
 			Rule: RuleDisproportionality, Series: s, Dir: stats.Up,
 			From: from.Time(), To: (to + 6).Time(), Table: &t, Measures: &m,
+			PValue:     stats.ChiSquarePValue(m.ChiSquare),
 			DetectedAt: at, Sequence: seq,
-		}, to)
+		})
 	}
+	d.raiseDiscoveries(hits, len(cells), to)
 }
 
 // raise records a signal unless the same rule held for the same series

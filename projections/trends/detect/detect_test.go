@@ -51,7 +51,12 @@ func build(t *testing.T, weeks int, count func(week int, s detect.Series) int) *
 
 func detected(t *testing.T, l *synth.Log, batch int) []detect.Signal {
 	t.Helper()
-	d := detect.New(detect.Options{})
+	return detectedWith(t, l, batch, detect.Options{})
+}
+
+func detectedWith(t *testing.T, l *synth.Log, batch int, o detect.Options) []detect.Signal {
+	t.Helper()
+	d := detect.New(o)
 	ctx := context.Background()
 	events := l.Events()
 	for i := 0; i < len(events); i += batch {
@@ -91,8 +96,13 @@ func TestInjectedRiseIsDetected(t *testing.T) {
 		// inject returns the count of the target series in a week, or
 		// -1 to keep the stable count.
 		inject func(week int) int
+		// fdr is the false discovery rate (0: the default; -1: the
+		// rules alone, no correction for the number of series).
+		fdr    float64
 		from   time.Time
 		points []int
+		// dropped: the correction keeps this rise below the rate.
+		dropped bool
 	}{
 		{
 			// Baseline c̄ ≈ 10, UCL = 10 + 3√10 ≈ 19.5: 30 in week 25.
@@ -104,7 +114,7 @@ func TestInjectedRiseIsDetected(t *testing.T) {
 			// 13 from week 22 on: above c̄ but within the limits; the
 			// seventh week (28) completes the shift. It goes on to week
 			// 33 and is still one signal.
-			name: "shift", rule: stats.RuleShift,
+			name: "shift", rule: stats.RuleShift, fdr: -1,
 			inject: func(w int) int {
 				if w >= 22 && w <= 33 {
 					return 13
@@ -117,7 +127,7 @@ func TestInjectedRiseIsDetected(t *testing.T) {
 			// 11, 12, 13, 14, 15 in weeks 24..28 after the stable 10 of
 			// week 23: the fifth rising point is week 27 (10..14); week 28
 			// goes on rising and is the same signal.
-			name: "trend", rule: stats.RuleTrend,
+			name: "trend", rule: stats.RuleTrend, fdr: -1,
 			inject: func(w int) int {
 				if w >= 24 && w <= 28 {
 					return 11 + w - 24
@@ -125,6 +135,33 @@ func TestInjectedRiseIsDetected(t *testing.T) {
 				return -1
 			},
 			from: monday.AddDate(0, 0, 7*23), points: []int{10, 11, 12, 13, 14},
+		},
+		{
+			// The shift of 13 corrected for the nine series checked each
+			// week: 91 in the run against 129 in the 13 baseline weeks
+			// (weeks 9..21) has p = P(X ≥ 91 | Binomial(220, 7/20)) =
+			// 0.0292, above 0.05·1/9 = 0.0056: among nine steady series
+			// one does that by chance about every fourth week.
+			name: "shift corrected", rule: stats.RuleShift, dropped: true,
+			inject: func(w int) int {
+				if w >= 22 && w <= 33 {
+					return 13
+				}
+				return -1
+			},
+		},
+		{
+			// A doubling for seven weeks passes the correction: 140
+			// against 129, p = P(X ≥ 140 | Binomial(269, 7/20)) =
+			// 7.8e-9.
+			name: "strong shift corrected", rule: stats.RuleShift,
+			inject: func(w int) int {
+				if w >= 22 && w <= 28 {
+					return 20
+				}
+				return -1
+			},
+			from: monday.AddDate(0, 0, 7*22), points: []int{20, 20, 20, 20, 20, 20, 20},
 		},
 	}
 	for _, tt := range tests {
@@ -138,12 +175,19 @@ func TestInjectedRiseIsDetected(t *testing.T) {
 				}
 				return stable(w, s)
 			})
-			got := detected(t, l, 500)
+			o := detect.Options{FalseDiscoveryRate: tt.fdr}
+			got := detectedWith(t, l, 500, o)
 			var hits []detect.Signal
 			for _, s := range got {
 				if s.Rule == tt.rule && s.Series == target {
 					hits = append(hits, s)
 				}
+			}
+			if tt.dropped {
+				if len(hits) != 0 {
+					t.Fatalf("want no %s signal on %s after the correction, got %+v", tt.rule, target, hits)
+				}
+				return
 			}
 			if len(hits) != 1 {
 				t.Fatalf("want one %s signal on %s, got %v", tt.rule, target, describe(got))
@@ -151,6 +195,9 @@ func TestInjectedRiseIsDetected(t *testing.T) {
 			h := hits[0]
 			if !h.From.Equal(tt.from) || !reflect.DeepEqual(h.Points, tt.points) || h.Dir != stats.Up {
 				t.Fatalf("got %+v, want from %s points %v", h, tt.from, tt.points)
+			}
+			if tt.fdr >= 0 && (h.PValue > 0.05/9 || h.Tested != 9) {
+				t.Fatalf("p = %g over %d series: not a discovery among 9 at 0.05", h.PValue, h.Tested)
 			}
 			// Only the injected series (and its category as a whole) may
 			// alarm.
@@ -160,7 +207,7 @@ func TestInjectedRiseIsDetected(t *testing.T) {
 				}
 			}
 			// Replayed in other batches: the same signals.
-			if again := detected(t, l, 37); !reflect.DeepEqual(describe(again), describe(got)) {
+			if again := detectedWith(t, l, 37, o); !reflect.DeepEqual(describe(again), describe(got)) {
 				t.Fatalf("batches of 37 raise %v, of 500 %v", describe(again), describe(got))
 			}
 		})
