@@ -14,6 +14,8 @@ import (
 	"os"
 	"os/signal"
 	"path/filepath"
+	"slices"
+	"strings"
 	"time"
 )
 
@@ -28,6 +30,7 @@ type options struct {
 	mode           string
 	decodeWorkers  int
 	databaseURL    string
+	only           string
 }
 
 func main() {
@@ -52,6 +55,7 @@ func run(ctx context.Context, args []string, stdout io.Writer) error {
 	fs.StringVar(&o.mode, "mode", "full", "label of this run in the report (full, quick)")
 	fs.IntVar(&o.decodeWorkers, "decode-workers", 0, "the rebuild runner's decode workers (0: the runner's default)")
 	fs.StringVar(&o.databaseURL, "database-url", "postgres://postgres@127.0.0.1:5432/test?sslmode=disable", "PostgreSQL for the read-model rows (a schema of its own, dropped afterwards); empty skips them")
+	fs.StringVar(&o.only, "only", "", "run only these steps, comma-separated: filing, command, rebuild (default: all; a partial run is for comparisons, -out should not be the docs)")
 	if err := fs.Parse(args); err != nil {
 		return err
 	}
@@ -79,6 +83,13 @@ type bench struct {
 	notes   []section
 }
 
+// step is one part of the run; key names it for -only.
+type step struct {
+	key  string
+	name string
+	f    func(context.Context) error
+}
+
 // section is one paragraph of the report, under a heading.
 type section struct {
 	title string
@@ -97,16 +108,27 @@ func (b *bench) run(ctx context.Context) error {
 	b.bin = bin
 	b.logf("built %s", bin)
 
-	steps := []struct {
-		name string
-		f    func(context.Context) error
-	}{
-		{"filing over HTTP", b.filing},
-		{"command on an existing signal", b.command},
-		{"rebuild, RSS and per-subject cost", b.rebuildAndMemory},
+	steps := []step{
+		{"filing", "filing over HTTP", b.filing},
+		{"command", "command on an existing signal", b.command},
+		{"rebuild", "rebuild, RSS and per-subject cost", b.rebuildAndMemory},
+	}
+	only := map[string]bool{}
+	for _, k := range strings.Split(b.opts.only, ",") {
+		if k = strings.TrimSpace(k); k != "" {
+			only[k] = true
+		}
+	}
+	for k := range only {
+		if !slices.ContainsFunc(steps, func(s step) bool { return s.key == k }) {
+			return fmt.Errorf("-only: unknown step %q", k)
+		}
 	}
 	var errs []error
 	for _, s := range steps {
+		if len(only) > 0 && !only[s.key] {
+			continue
+		}
 		b.logf("== %s", s.name)
 		if err := s.f(ctx); err != nil {
 			if ctx.Err() != nil {
