@@ -160,6 +160,9 @@ func (b *bench) filing(ctx context.Context) error {
 	}
 	b.logf("max: %d filed, %d failed (%v) in %s: %.0f/s", maxRes.ok, maxRes.failed, maxRes.firstErr, maxRes.took.Round(time.Millisecond), maxRes.rate())
 	half := maxRes.rate() / 2
+	if b.opts.pacedRate > 0 {
+		half = b.opts.pacedRate
+	}
 	halfRes := fileSignals(ctx, p.url, tok, b.opts.clients, b.opts.phase, half)
 	b.logf("half rate (%.0f/s): %d filed, %d failed (%v), p99 %s", half, halfRes.ok, halfRes.failed, halfRes.firstErr, ms(percentile(halfRes.latencies, 99)))
 	p.stop()

@@ -31,6 +31,7 @@ type options struct {
 	decodeWorkers  int
 	databaseURL    string
 	only           string
+	pacedRate      float64
 }
 
 func main() {
@@ -56,6 +57,7 @@ func run(ctx context.Context, args []string, stdout io.Writer) error {
 	fs.IntVar(&o.decodeWorkers, "decode-workers", 0, "the rebuild runner's decode workers (0: the runner's default)")
 	fs.StringVar(&o.databaseURL, "database-url", "postgres://postgres@127.0.0.1:5432/test?sslmode=disable", "PostgreSQL for the read-model rows (a schema of its own, dropped afterwards); empty skips them")
 	fs.StringVar(&o.only, "only", "", "run only these steps, comma-separated: filing, command, rebuild (default: all; a partial run is for comparisons, -out should not be the docs)")
+	fs.Float64Var(&o.pacedRate, "paced-rate", 0, "filings/s of the paced phase (row 1b; 0: half the maximum rate measured), to compare runs at one rate")
 	if err := fs.Parse(args); err != nil {
 		return err
 	}
