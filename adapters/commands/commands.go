@@ -42,6 +42,13 @@ type Meta struct {
 	CorrelationID string
 	// IdempotencyKey is the client's key for this command, if any.
 	IdempotencyKey string
+	// BeforeAppend, when set, runs after the events are encoded (a new
+	// signal's data key is stored by then) and before they are appended;
+	// an error stops the append and is returned. The HTTP API writes the
+	// audit record while the key is stored and waits for it here, so no
+	// event is appended without its audit record and the two fsyncs
+	// overlap.
+	BeforeAppend func(ctx context.Context) error
 }
 
 // Result is the outcome of a command.
@@ -244,6 +251,11 @@ func (s *Service) append(ctx context.Context, id uuid.UUID, c cached, events []d
 	envs, err := s.codec.Encode(ctx, base, c.state.Version, events)
 	if err != nil {
 		return eventstore.AppendResult{}, domain.Signal{}, err
+	}
+	if meta.BeforeAppend != nil {
+		if err := meta.BeforeAppend(ctx); err != nil {
+			return eventstore.AppendResult{}, domain.Signal{}, err
+		}
 	}
 	for i := range envs {
 		if i > 0 {

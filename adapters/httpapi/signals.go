@@ -6,6 +6,7 @@ import (
 	"fmt"
 	"net/http"
 	"strconv"
+	"sync"
 	"time"
 
 	"github.com/google/uuid"
@@ -16,6 +17,10 @@ import (
 	"github.com/safesignal/safesignal/projections/signaldetail"
 	"go.uber.org/zap"
 )
+
+// errAuditUnavailable stops an append whose audit record could not be
+// written; the handler answers with the audit problem.
+var errAuditUnavailable = errors.New("audit record not written")
 
 // reportRequest is the body of POST /api/v1/signals.
 type reportRequest struct {
@@ -177,17 +182,34 @@ func (s *Server) fileSignal(w http.ResponseWriter, r *http.Request) {
 		}
 	}
 	// The trail records a filing. An anonymous one names neither the
-	// caller nor the signal: the record cannot tie anyone to it.
-	if req.Anonymous {
-		prob = s.recordAs(r, anonymousActor, string(p.Role), p.Organisation, actionFile, "")
-	} else {
-		prob = s.record(r, actionFile, cmd.SignalID.String())
+	// caller nor the signal: the record cannot tie anyone to it. It is
+	// written while the signal's data key is stored, and the event is
+	// appended only once both are durable.
+	audited := make(chan *Problem, 1)
+	go func() {
+		if req.Anonymous {
+			audited <- s.recordAs(r, anonymousActor, string(p.Role), p.Organisation, actionFile, "")
+		} else {
+			audited <- s.record(r, actionFile, cmd.SignalID.String())
+		}
+	}()
+	var auditProb *Problem
+	var auditOnce sync.Once
+	waitAudit := func() *Problem {
+		auditOnce.Do(func() { auditProb = <-audited })
+		return auditProb
 	}
-	if prob != nil {
+	meta.BeforeAppend = func(context.Context) error {
+		if waitAudit() != nil {
+			return errAuditUnavailable
+		}
+		return nil
+	}
+	res, err := s.deps.Commands.Report(r.Context(), cmd, meta)
+	if prob := waitAudit(); prob != nil {
 		writeProblem(w, r, prob)
 		return
 	}
-	res, err := s.deps.Commands.Report(r.Context(), cmd, meta)
 	if err != nil {
 		writeProblem(w, r, s.commandProblem(r, err))
 		return
