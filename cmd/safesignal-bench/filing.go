@@ -200,7 +200,7 @@ func (b *bench) filing(ctx context.Context) error {
 	b.notes = append(b.notes, section{"1. Filing over HTTP", fmt.Sprintf(
 		"%d filings succeeded and %d failed in the %s phase at the maximum rate (first failure: %v); at half that rate %d succeeded and %d failed. "+
 			"Latency counts from the moment a paced filing was due. The baseline publishes asynchronously (up to 4,096 in flight) to the same stream configuration on a fresh embedded nats-server with SyncAlways, in-process as `serve` connects, one subject per message, with the payload size of a stored filing (%d bytes). "+
-			"After the run the data directory's streams held %.2f messages per event-log commit (%s, warm-up included): every filing is that many synchronous, fsync'd publishes one after the other (audit record, the signal's new data key, the event), against one per message in the baseline.",
+			"After the run the data directory's streams held %.2f messages per event-log commit (%s, warm-up included): every filing is that many synchronous, fsync'd publishes (the audit record and the signal's new data key at once, then the event), against one per message in the baseline.",
 		maxRes.ok, maxRes.failed, b.opts.phase, maxRes.firstErr, halfRes.ok, halfRes.failed, size, perEvent, streams)})
 	return nil
 }
