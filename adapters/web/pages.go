@@ -175,13 +175,22 @@ func (h *Handler) front(w http.ResponseWriter, r *http.Request) {
 // signinData is the sign-in page's model.
 type signinData struct {
 	Local bool
+	// OIDC is the link that starts the provider's sign-in; empty without.
+	OIDC  string
 	Roles []auth.Role
 	Form  url.Values
 }
 
 func (h *Handler) signinPage(w http.ResponseWriter, r *http.Request) {
 	form := url.Values{"role": {"reporter"}, "org": {"umc-utrecht"}, "specialty": {"anaesthesiology"}, "region": {"NL-UT"}}
-	h.render(w, r, http.StatusOK, "signin", "signin.title", Page{Data: signinData{Local: h.opts.Issuer != nil, Roles: auth.Roles(), Form: form}})
+	data := signinData{Local: h.opts.Issuer != nil, Roles: auth.Roles(), Form: form}
+	if h.opts.OIDC != nil {
+		data.OIDC = "/ui/signin/oidc"
+		if next := safeReturn(r.URL.Query().Get("next")); next != "" {
+			data.OIDC += "?next=" + url.QueryEscape(next)
+		}
+	}
+	h.render(w, r, http.StatusOK, "signin", "signin.title", Page{Data: data})
 }
 
 func (h *Handler) signin(w http.ResponseWriter, r *http.Request) {
@@ -209,7 +218,17 @@ func (h *Handler) signin(w http.ResponseWriter, r *http.Request) {
 }
 
 func (h *Handler) signout(w http.ResponseWriter, r *http.Request) {
+	var idToken string
+	if c, err := r.Cookie(sessionCookie); err == nil {
+		idToken = c.Value
+	}
 	setCookie(w, r, sessionCookie, "", -1)
+	// With a provider that supports RP-initiated logout, its session ends
+	// too (otherwise the next sign-in would be silent).
+	if end := h.opts.OIDC.endSessionURL(idToken); end != "" && idToken != "" {
+		http.Redirect(w, r, end, http.StatusSeeOther)
+		return
+	}
 	http.Redirect(w, r, "/", http.StatusSeeOther)
 }
 

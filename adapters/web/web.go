@@ -18,6 +18,7 @@ import (
 	"io"
 	"io/fs"
 	"net/http"
+	"net/url"
 	"slices"
 	"strings"
 	"time"
@@ -51,7 +52,11 @@ type Options struct {
 	// then lets one pick a role and mints a token. Nil when the
 	// organisation's identity provider (OIDC) is used.
 	Issuer *auth.LocalIssuer
-	// SessionTTL is how long a development sign-in lasts (default 1 h).
+	// OIDC, when set, signs users in at the organisation's OpenID Connect
+	// provider (authorization code flow with PKCE).
+	OIDC *OIDCSignIn
+	// SessionTTL is how long a sign-in lasts at most (default 1 h; an
+	// OIDC session also ends when its ID token expires).
 	SessionTTL time.Duration
 	Logger     *zap.Logger
 }
@@ -95,6 +100,10 @@ func New(opts Options) (*Handler, error) {
 	h.mux.HandleFunc("GET /ui/signin", h.signinPage)
 	h.mux.HandleFunc("POST /ui/signin", h.csrf(h.signin))
 	h.mux.HandleFunc("POST /ui/signout", h.csrf(h.signout))
+	if opts.OIDC != nil {
+		h.mux.HandleFunc("GET /ui/signin/oidc", h.oidcStart)
+		h.mux.HandleFunc("GET /ui/oidc/callback", h.oidcCallback)
+	}
 	h.mux.HandleFunc("POST /ui/lang", h.csrf(h.setLang))
 	h.mux.HandleFunc("GET /ui/file", h.screen(screenFile, h.fileForm))
 	h.mux.HandleFunc("POST /ui/file", h.csrf(h.screen(screenFile, h.fileSubmit)))
@@ -200,7 +209,13 @@ func (h *Handler) screen(sc screen, next screenHandler) http.HandlerFunc {
 	return func(w http.ResponseWriter, r *http.Request) {
 		s, ok := h.session(r)
 		if !ok {
-			http.Redirect(w, r, "/ui/signin", http.StatusSeeOther)
+			target := "/ui/signin"
+			if r.Method == http.MethodGet && r.URL.Path != sc.path && safeReturn(r.URL.RequestURI()) != "" {
+				// A deep link (a signal, say) is where the user returns
+				// after signing in.
+				target += "?next=" + url.QueryEscape(r.URL.RequestURI())
+			}
+			http.Redirect(w, r, target, http.StatusSeeOther)
 			return
 		}
 		if !h.allowed(s.p.Role, sc.method, sc.pattern) {

@@ -79,6 +79,11 @@ func startServe(t *testing.T, bin, dataDir string) *process {
 func startServeWith(t *testing.T, bin, dataDir string, extra ...string) *process {
 	t.Helper()
 	addr := freeAddr(t)
+	for i := 0; i+1 < len(extra); i++ {
+		if extra[i] == "--http-addr" { // a caller that needs the address first
+			addr = extra[i+1]
+		}
+	}
 	logs := &logBuffer{}
 	args := append([]string{"serve", "--data-dir", dataDir, "--http-addr", addr, "--nats-listen", "", "--rate-limit", "100000", "--rate-burst", "100000"}, extra...)
 	cmd := exec.Command(bin, args...)

@@ -52,6 +52,10 @@ type serveConfig struct {
 	allowLocal      bool
 	oidc            auth.OIDCConfig
 	oidcRoleMap     string
+	oidcClientID    string
+	oidcSecret      string
+	publicURL       string
+	uiSessionTTL    time.Duration
 	policiesFile    string
 	databaseURL     string
 	trendsK         int
@@ -73,6 +77,10 @@ func serve(ctx context.Context, args []string, stderr io.Writer) error {
 	fs.StringVar(&cfg.oidc.Claims.Organisation, "oidc-org-claim", fs.envOr("oidc-org-claim", "org"), "claim holding the organisation ($SAFESIGNAL_OIDC_ORG_CLAIM)")
 	fs.StringVar(&cfg.oidc.Claims.Specialty, "oidc-specialty-claim", fs.envOr("oidc-specialty-claim", "specialty"), "claim holding the specialty ($SAFESIGNAL_OIDC_SPECIALTY_CLAIM)")
 	fs.StringVar(&cfg.oidc.Claims.Region, "oidc-region-claim", fs.envOr("oidc-region-claim", "region"), "claim holding the region ($SAFESIGNAL_OIDC_REGION_CLAIM)")
+	fs.StringVar(&cfg.oidcClientID, "oidc-client-id", fs.envOr("oidc-client-id", ""), "the web UI's client id at the provider; empty means --oidc-audience, and it must equal it ($SAFESIGNAL_OIDC_CLIENT_ID)")
+	fs.StringVar(&cfg.oidcSecret, "oidc-client-secret", fs.envOr("oidc-client-secret", ""), "the web UI's client secret; empty for a public client using PKCE alone ($SAFESIGNAL_OIDC_CLIENT_SECRET)")
+	fs.StringVar(&cfg.publicURL, "public-url", fs.envOr("public-url", ""), "URL browsers reach this server at, e.g. https://safesignal.example.org; with --oidc-issuer the UI signs users in at the provider and returns to <public-url>/ui/oidc/callback ($SAFESIGNAL_PUBLIC_URL)")
+	uiSessionTTL := fs.Duration("ui-session-ttl", 8*time.Hour, "longest web UI session; an OIDC session also ends when its ID token expires")
 	fs.StringVar(&cfg.oidcRoleMap, "oidc-role-map", fs.envOr("oidc-role-map", ""), "provider role values to Safesignal roles, e.g. 'ss-officer=safety_officer,ss-admin=admin' ($SAFESIGNAL_OIDC_ROLE_MAP)")
 	fs.StringVar(&cfg.policiesFile, "policies-file", fs.envOr("policies-file", ""), "JSON file of escalation rules, reminders and webhooks; empty: none ($SAFESIGNAL_POLICIES_FILE)")
 	fs.StringVar(&cfg.databaseURL, "database-url", fs.envOr("database-url", ""), "PostgreSQL URL for the read models; empty keeps them in memory, rebuilt at every start ($SAFESIGNAL_DATABASE_URL)")
@@ -85,6 +93,7 @@ func serve(ctx context.Context, args []string, stderr io.Writer) error {
 		return err
 	}
 	cfg.shutdownTimeout = *shutdownTimeout
+	cfg.uiSessionTTL = *uiSessionTTL
 	cfg.rateLimit, cfg.rateBurst = *rateLimit, *rateBurst
 	cfg.production, cfg.allowLocal = *production, *allowLocal
 	cfg.trendsK = *trendsK
@@ -93,6 +102,15 @@ func serve(ctx context.Context, args []string, stderr io.Writer) error {
 		return err
 	}
 	cfg.oidc.RoleMap = roleMap
+	if cfg.oidcClientID == "" {
+		cfg.oidcClientID = cfg.oidc.Audience
+	}
+	if cfg.oidc.Issuer != "" && cfg.oidcClientID != cfg.oidc.Audience {
+		return usageError{"--oidc-client-id must equal --oidc-audience: the UI's session is the provider's ID token, which the API verifies against the audience"}
+	}
+	if cfg.uiSessionTTL < time.Minute {
+		return usageError{"--ui-session-ttl must be at least 1m"}
+	}
 	if cfg.rateLimit <= 0 || cfg.rateBurst <= 0 {
 		return usageError{"--rate-limit and --rate-burst must be positive"}
 	}
@@ -364,7 +382,7 @@ func runServer(ctx context.Context, cfg serveConfig, logger *zap.Logger) error {
 	})
 	// Web UI (adapters/web, cmd/safesignal/webui.go): pages at / and /ui/
 	// on the API's server, calling the API in-process.
-	handler, err := withWebUI(cfg, api, verifier, logger)
+	handler, err := withWebUI(ctx, cfg, api, verifier, logger)
 	if err != nil {
 		return err
 	}
