@@ -14,6 +14,7 @@ import (
 	"embed"
 	"encoding/base64"
 	"encoding/json"
+	"errors"
 	"html/template"
 	"io"
 	"io/fs"
@@ -33,6 +34,9 @@ var templateFS embed.FS
 
 //go:embed static
 var staticFS embed.FS
+
+// maxFormBytes bounds a form's body.
+const maxFormBytes = 256 << 10
 
 // Cookie names.
 const (
@@ -256,7 +260,14 @@ func csrfToken(w http.ResponseWriter, r *http.Request) string {
 // HttpOnly, so another site can neither send nor read it).
 func (h *Handler) csrf(next http.HandlerFunc) http.HandlerFunc {
 	return func(w http.ResponseWriter, r *http.Request) {
-		r.Body = http.MaxBytesReader(w, r.Body, 256<<10)
+		r.Body = http.MaxBytesReader(w, r.Body, maxFormBytes)
+		if err := r.ParseForm(); err != nil {
+			var tooLarge *http.MaxBytesError
+			if errors.As(err, &tooLarge) {
+				h.errorPage(w, r, http.StatusRequestEntityTooLarge, "error.tooLarge")
+				return
+			}
+		}
 		c, err := r.Cookie(csrfCookie)
 		form := r.PostFormValue(csrfField)
 		if err != nil || c.Value == "" || form == "" || subtle.ConstantTimeCompare([]byte(c.Value), []byte(form)) != 1 {

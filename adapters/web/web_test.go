@@ -54,6 +54,11 @@ func TestCSRF(t *testing.T) {
 	if res := other.post("/ui/file", f); res.status != http.StatusForbidden {
 		t.Errorf("token of another session: status %d, want 403", res.status)
 	}
+	// A form over the size limit is refused as too large, not as forged.
+	big := url.Values{"csrf": {tok}, "description": {strings.Repeat("x", 300<<10)}}
+	if res := c.post("/ui/file", big); res.status != http.StatusRequestEntityTooLarge || !strings.Contains(res.body, "too large") {
+		t.Errorf("oversized form: status %d, want 413 saying it is too large", res.status)
+	}
 	// Nothing was filed; the right token files.
 	if mine := c.get("/ui/mine"); strings.Contains(mine.body, "status-reported") {
 		t.Fatal("a refused form filed a signal")
