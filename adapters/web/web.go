@@ -234,8 +234,18 @@ func secure(r *http.Request) bool {
 	return r.TLS != nil || strings.EqualFold(r.Header.Get("X-Forwarded-Proto"), "https")
 }
 
+// setCookie sets an HttpOnly cookie for the whole site. The session cookie
+// is SameSite=Lax: a browser that weighs the whole redirect chain would
+// not send a Strict cookie after the identity provider's redirect back,
+// nor on a link to a signal opened from a mail; Lax still keeps it off
+// every cross-site POST, and every form also carries the double-submit
+// token of the Strict CSRF cookie.
 func setCookie(w http.ResponseWriter, r *http.Request, name, value string, maxAge int) {
-	http.SetCookie(w, &http.Cookie{Name: name, Value: value, Path: "/", MaxAge: maxAge, HttpOnly: true, Secure: secure(r), SameSite: http.SameSiteStrictMode})
+	same := http.SameSiteStrictMode
+	if name == sessionCookie {
+		same = http.SameSiteLaxMode
+	}
+	http.SetCookie(w, &http.Cookie{Name: name, Value: value, Path: "/", MaxAge: maxAge, HttpOnly: true, Secure: secure(r), SameSite: same})
 }
 
 func randomToken() string {
