@@ -320,8 +320,6 @@ func until(ctx context.Context, t *chromedp.Target, js string) error {
 	}
 }
 
-
-
 // everyLanguage opens path, waits for ready, and checks it in each
 // language.
 func (b *browserTest) everyLanguage(name, path, ready string) {
