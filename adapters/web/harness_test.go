@@ -3,12 +3,16 @@ package web_test
 import (
 	"bytes"
 	"context"
+	"encoding/json"
 	"io"
 	"net/http"
 	"net/http/cookiejar"
 	"net/http/httptest"
 	"net/url"
+	"os"
 	"regexp"
+	"slices"
+	"sort"
 	"strings"
 	"testing"
 
@@ -16,10 +20,14 @@ import (
 	"github.com/safesignal/safesignal/adapters/auth"
 	"github.com/safesignal/safesignal/adapters/commands"
 	"github.com/safesignal/safesignal/adapters/httpapi"
+	lessonsvc "github.com/safesignal/safesignal/adapters/lessons"
+	"github.com/safesignal/safesignal/adapters/peersupport"
 	"github.com/safesignal/safesignal/adapters/web"
 	"github.com/safesignal/safesignal/eventstore"
 	"github.com/safesignal/safesignal/eventstore/jstest"
 	"github.com/safesignal/safesignal/projections"
+	"github.com/safesignal/safesignal/projections/lessons"
+	peerread "github.com/safesignal/safesignal/projections/peersupport"
 	"github.com/safesignal/safesignal/projections/signaldetail"
 	"github.com/safesignal/safesignal/projections/trends"
 	"go.uber.org/zap"
@@ -60,9 +68,10 @@ func newHarness(t *testing.T) *harness {
 		t.Fatal(err)
 	}
 	detail, cube := signaldetail.NewMemory(), trends.NewMemory()
+	peerRequests, library := peerread.NewMemory(), lessons.NewMemory()
 	var runners []*projections.Runner
 	var done []chan struct{}
-	for _, p := range []projections.Projection{detail, cube} {
+	for _, p := range []projections.Projection{detail, cube, peerRequests, library} {
 		r := projections.NewRunner(log, reg, p, projections.RunnerOptions{ConsumerName: p.Name() + "_web"}, zap.NewNop())
 		d := make(chan struct{})
 		go func() {
@@ -81,6 +90,8 @@ func newHarness(t *testing.T) *harness {
 	})
 	api := httpapi.New(httpapi.Deps{
 		Commands: cmds, Signals: detail, Verifier: issuer.Verifier(), Audit: trail, Trends: cube, TrendsK: 2,
+		PeerSupport: peersupport.New(log, reg, nil), PeerRequests: peerRequests,
+		Lessons: lessonsvc.New(log, reg, nil), LessonLibrary: library,
 		WaitFor: func(ctx context.Context, seq uint64) error {
 			for _, r := range runners {
 				if err := r.WaitFor(ctx, seq); err != nil {
@@ -166,4 +177,47 @@ func (c *client) signIn(p auth.Principal) {
 	if res.status != http.StatusSeeOther {
 		c.h.t.Fatalf("sign-in: %d %.500s", res.status, res.body)
 	}
+}
+
+// catalogueKeys are the English catalogue's keys, and keyShape matches a
+// word that looks like one (a group of the catalogue, a dot, a name), so
+// that a key missing from every catalogue is caught too.
+var catalogueKeys, keyShape = func() ([]string, *regexp.Regexp) {
+	b, err := os.ReadFile("i18n/en.json")
+	if err != nil {
+		panic(err)
+	}
+	m := map[string]string{}
+	if err := json.Unmarshal(b, &m); err != nil {
+		panic(err)
+	}
+	keys := make([]string, 0, len(m))
+	groups := map[string]bool{}
+	for k := range m {
+		keys = append(keys, k)
+		groups[regexp.QuoteMeta(strings.SplitN(k, ".", 2)[0])] = true
+	}
+	alt := make([]string, 0, len(groups))
+	for g := range groups {
+		alt = append(alt, g)
+	}
+	sort.Strings(alt)
+	return keys, regexp.MustCompile(`(?:^|[^\pL\pN_.-])((?:` + strings.Join(alt, "|") + `)\.[A-Za-z][A-Za-z0-9_.-]*[A-Za-z0-9_])`)
+}()
+
+// rawKeys lists the catalogue keys (or key-shaped words) a page's text
+// shows: a message that was never translated.
+func rawKeys(text string) []string {
+	var out []string
+	for _, k := range catalogueKeys {
+		if strings.Contains(text, k) {
+			out = append(out, k)
+		}
+	}
+	for _, m := range keyShape.FindAllStringSubmatch(text, -1) {
+		if !slices.Contains(out, m[1]) {
+			out = append(out, m[1])
+		}
+	}
+	return out
 }

@@ -128,6 +128,14 @@ func TermKeys() []string {
 	for _, s := range []domain.EscalationState{domain.EscalationStateOpen, domain.EscalationStateAcknowledged, domain.EscalationStateResponded} {
 		add("escstate", string(s))
 	}
+	for _, e := range []string{domain.EventSignalReported, domain.EventSignalAcknowledged, domain.EventSignalClassified, domain.EventRegulatoryDeadlineSet,
+		domain.EventSignalRejected, domain.EventSignalMarkedDuplicate, domain.EventSignalEscalated, domain.EventEscalationAcknowledged,
+		domain.EventEscalationResponded, domain.EventFeedbackSent, domain.EventSignalClosed, domain.EventSignalReopened, domain.EventRegulatorNotified,
+		domain.EventSignalContentErased, domain.EventReporterIdentityErased, domain.EventQuestionAsked, domain.EventReporterReplied} {
+		add("event", e)
+	}
+	add("lessonkind", domain.LessonFromSignal, domain.LessonGoodPractice)
+	add("peersource", domain.PeerSupportAtFiling, domain.PeerSupportDirect)
 	for _, r := range auth.Roles() {
 		add("role", string(r))
 	}
@@ -138,7 +146,9 @@ func TermKeys() []string {
 		add("pin", string(k))
 	}
 	for _, cmd := range []string{domain.CommandAcknowledge, domain.CommandClassify, domain.CommandReject, domain.CommandLinkDuplicate, domain.CommandEscalate,
-		domain.CommandAcknowledgeEscalation, domain.CommandRespondEscalation, domain.CommandFeedback, domain.CommandClose, domain.CommandReopen, domain.CommandRecordRegulatorNotification} {
+		domain.CommandAcknowledgeEscalation, domain.CommandRespondEscalation, domain.CommandFeedback, domain.CommandClose, domain.CommandReopen, domain.CommandRecordRegulatorNotification,
+		domain.CommandAsk, domain.CommandReply, domain.CommandPublishLesson, domain.CommandTranslateLesson, domain.CommandMarkLessonApplied,
+		domain.CommandRequestPeerSupport, domain.CommandAcknowledgePeerSupport} {
 		add("cmd", cmd)
 	}
 	return out

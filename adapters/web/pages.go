@@ -90,6 +90,10 @@ type LangChoice struct {
 	Selected   bool
 }
 
+// LangCodes lists the languages a text can be written in (a lesson's
+// original or translation): the interface's languages.
+func (p *Page) LangCodes() []string { return Languages }
+
 // Taxonomy lists for forms.
 func (p *Page) Kinds() []domain.Kind                 { return domain.Kinds() }
 func (p *Page) Categories() []domain.Category        { return domain.Categories() }
@@ -125,10 +129,22 @@ func (h *Handler) render(w http.ResponseWriter, r *http.Request, status int, nam
 	pg.CSRF = csrfToken(w, r)
 	if s, ok := h.session(r); ok {
 		pg.User = &s.p
+		// The current item is the one with the longest path the page's
+		// path starts with (the peer supporters' inbox lies under the
+		// request form's path).
+		current := -1
 		for _, sc := range navScreens {
 			if h.allowed(s.p.Role, sc.method, sc.pattern) {
-				pg.Nav = append(pg.Nav, NavItem{Href: sc.path, Label: c.T("nav." + sc.name), Current: strings.HasPrefix(r.URL.Path, sc.path)})
+				if r.URL.Path == sc.path || strings.HasPrefix(r.URL.Path, sc.path+"/") {
+					if current < 0 || len(sc.path) > len(pg.Nav[current].Href) {
+						current = len(pg.Nav)
+					}
+				}
+				pg.Nav = append(pg.Nav, NavItem{Href: sc.path, Label: c.T("nav." + sc.name)})
 			}
+		}
+		if current >= 0 {
+			pg.Nav[current].Current = true
 		}
 	}
 	t, ok := h.pages[name]
@@ -156,7 +172,7 @@ func (h *Handler) errorPage(w http.ResponseWriter, r *http.Request, status int, 
 
 // home is where a role starts.
 func (h *Handler) home(role auth.Role) string {
-	for _, sc := range []screen{screenTriage, screenInbox, screenTrends, screenFile} {
+	for _, sc := range []screen{screenTriage, screenInbox, screenPeerInbox, screenTrends, screenFile, screenLessons} {
 		if h.allowed(role, sc.method, sc.pattern) {
 			return sc.path
 		}

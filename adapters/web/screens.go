@@ -73,13 +73,19 @@ func (h *Handler) fileSubmit(w http.ResponseWriter, r *http.Request, s session) 
 		return
 	}
 	var out struct {
-		ID       string    `json:"id"`
-		Warnings []warning `json:"warnings"`
+		ID                   string    `json:"id"`
+		Warnings             []warning `json:"warnings"`
+		Receipt              string    `json:"receipt"`
+		PeerSupportRequested bool      `json:"peerSupportRequested"`
 	}
 	_ = res.decode(&out)
+	// The receipt code of an anonymous filing is shown here once; the
+	// server keeps only its hash.
 	h.render(w, r, http.StatusCreated, "filed", "filed.title", Page{Data: map[string]any{
-		"ID": out.ID, "Warnings": out.Warnings, "Anonymous": f.Get("anonymous") == "on",
+		"ID": out.ID, "Warnings": out.Warnings, "Anonymous": f.Get("anonymous") == "on", "Receipt": out.Receipt,
+		"PeerSupport": out.PeerSupportRequested, "PeerAsked": f.Get("peerSupport") == "on",
 		"CanSeeMine": h.allowed(s.p.Role, screenMine.method, screenMine.pattern),
+		"CanAskPeer": h.allowed(s.p.Role, screenPeer.method, screenPeer.pattern),
 	}})
 }
 
@@ -102,23 +108,41 @@ func occurredAt(date, clock string) (time.Time, bool) {
 	return t, true
 }
 
+// mySignal is one of the reporter's named signals with its dialogue.
+type mySignal struct {
+	ID         string `json:"id"`
+	Version    int    `json:"version"`
+	Status     string `json:"status"`
+	Kind       string `json:"kind"`
+	Category   string `json:"category"`
+	ReportedAt string `json:"reportedAt"`
+	UpdatedAt  string `json:"updatedAt"`
+	Feedback   []struct {
+		Message string    `json:"message"`
+		SentAt  time.Time `json:"sentAt"`
+	} `json:"feedback"`
+	Questions []questionView `json:"questions"`
+}
+
 func (h *Handler) mine(w http.ResponseWriter, r *http.Request, s session) {
+	h.showMine(w, r, s, http.StatusOK, nil)
+}
+
+func (h *Handler) showMine(w http.ResponseWriter, r *http.Request, s session, status int, errs []string) {
 	c := chooseLanguage(r)
 	res := h.call(r.Context(), r, s, http.MethodGet, "/api/v1/me/signals", nil, nil)
 	var body struct {
-		Signals []struct {
-			ID, Status, Kind, Category, ReportedAt, UpdatedAt string
-			Feedback                                          []struct {
-				Message string
-				SentAt  time.Time
-			}
-		} `json:"signals"`
+		Signals []mySignal `json:"signals"`
 	}
 	if !res.ok() || res.decode(&body) != nil {
 		h.render(w, r, res.status, "error", "error.title", Page{Errors: problemMessages(c, res)})
 		return
 	}
-	h.render(w, r, http.StatusOK, "mine", "mine.title", Page{Data: body.Signals})
+	h.render(w, r, status, "mine", "mine.title", Page{Notice: noticeOf(c, r), Errors: errs, Data: map[string]any{
+		"Signals": body.Signals, "Key": randomToken(),
+		"CanReply":   h.allowed(s.p.Role, http.MethodPost, "/api/v1/signals/{id}/"+domain.CommandReply),
+		"CanAskPeer": h.allowed(s.p.Role, screenPeer.method, screenPeer.pattern),
+	}})
 }
 
 // triageRow is one row of the triage board.
@@ -200,6 +224,7 @@ type signalView struct {
 		Message string    `json:"message"`
 		SentAt  time.Time `json:"sentAt"`
 	} `json:"feedback"`
+	Questions   []questionView `json:"questions"`
 	Escalations []struct {
 		ID      string `json:"id"`
 		Message string `json:"message"`
@@ -230,11 +255,11 @@ type historyEvent struct {
 func commandsFor(status string) []string {
 	switch domain.Status(status) {
 	case domain.StatusReported:
-		return []string{"acknowledge", "feedback", "reject", "link-duplicate"}
+		return []string{"acknowledge", "feedback", "ask", "reject", "link-duplicate"}
 	case domain.StatusAcknowledged:
-		return []string{"classify", "escalate", "feedback", "record-regulator-notification", "close", "reject", "link-duplicate"}
+		return []string{"classify", "escalate", "feedback", "ask", "record-regulator-notification", "close", "reject", "link-duplicate"}
 	case domain.StatusRejected, domain.StatusDuplicate, domain.StatusClosed:
-		return []string{"feedback", "reopen"}
+		return []string{"feedback", "ask", "reopen"}
 	}
 	return nil
 }
@@ -270,6 +295,8 @@ func (h *Handler) showSignal(w http.ResponseWriter, r *http.Request, s session, 
 	}
 	data["Commands"] = cmds
 	data["CanTriage"] = h.allowed(s.p.Role, screenTriage.method, screenTriage.pattern)
+	// A lesson is drawn from a signal of the officer's own organisation.
+	data["CanPublish"] = v.Organisation == s.p.Organisation && h.allowed(s.p.Role, screenPublish.method, screenPublish.pattern)
 	h.render(w, r, status, "signal", "signal.title", Page{Notice: noticeOf(c, r), Errors: errs, Data: data})
 }
 
@@ -292,15 +319,21 @@ func (h *Handler) command(w http.ResponseWriter, r *http.Request) {
 	res := h.call(r.Context(), r, s, http.MethodPost, "/api/v1/signals/"+url.PathEscape(id)+"/"+cmd, body,
 		map[string]string{"If-Match": `"` + f.Get("version") + `"`, "Idempotency-Key": f.Get("key")})
 	back := "/ui/signals/" + url.PathEscape(id)
-	if f.Get("from") == "inbox" {
+	switch f.Get("from") {
+	case "inbox":
 		back = "/ui/escalations"
+	case "mine":
+		back = "/ui/mine"
 	}
 	if !res.ok() {
-		if f.Get("from") == "inbox" {
+		switch f.Get("from") {
+		case "inbox":
 			h.showInbox(w, r, s, res.status, problemMessages(c, res))
-			return
+		case "mine":
+			h.showMine(w, r, s, res.status, problemMessages(c, res))
+		default:
+			h.showSignal(w, r, s, res.status, problemMessages(c, res))
 		}
-		h.showSignal(w, r, s, res.status, problemMessages(c, res))
 		return
 	}
 	http.Redirect(w, r, back+"?done="+url.QueryEscape(cmd), http.StatusSeeOther)
@@ -352,6 +385,10 @@ func commandBody(cmd string, f url.Values) map[string]any {
 		return map[string]any{"escalationId": f.Get("escalationId"), "response": f.Get("response"), "text": f.Get("text")}
 	case "feedback":
 		return map[string]any{"message": f.Get("message")}
+	case "ask":
+		return map[string]any{"question": f.Get("question")}
+	case "reply":
+		return map[string]any{"questionId": f.Get("questionId"), "reply": f.Get("reply")}
 	case "close":
 		return map[string]any{"outcome": f.Get("outcome"), "summary": f.Get("summary")}
 	case "reopen":

@@ -88,10 +88,10 @@ func New(opts Options) (*Handler, error) {
 	}
 	for _, n := range names {
 		base := strings.TrimSuffix(strings.TrimPrefix(n, "templates/"), ".html")
-		if base == "layout" {
+		if base == "layout" || base == "partials" {
 			continue
 		}
-		t, err := template.New("layout.html").Funcs(funcs).ParseFS(templateFS, "templates/layout.html", n)
+		t, err := template.New("layout.html").Funcs(funcs).ParseFS(templateFS, "templates/layout.html", "templates/partials.html", n)
 		if err != nil {
 			return nil, err
 		}
@@ -118,6 +118,21 @@ func New(opts Options) (*Handler, error) {
 	h.mux.HandleFunc("GET /ui/escalations", h.screen(screenInbox, h.inbox))
 	h.mux.HandleFunc("GET /ui/trends", h.screen(screenTrends, h.trends))
 	h.mux.HandleFunc("GET /ui/trends.csv", h.screen(screenTrends, h.trendsCSV))
+	h.mux.HandleFunc("GET /ui/lessons", h.screen(screenLessons, h.lessons))
+	h.mux.HandleFunc("GET /ui/lessons/new", h.screen(screenPublish, h.lessonForm))
+	h.mux.HandleFunc("POST /ui/lessons", h.csrf(h.screen(screenPublish, h.lessonPublish)))
+	h.mux.HandleFunc("GET /ui/lessons/{id}", h.screen(screenLesson, h.lesson))
+	h.mux.HandleFunc("POST /ui/lessons/{id}/applied", h.csrf(h.screen(screenApplied, h.lessonApplied)))
+	h.mux.HandleFunc("POST /ui/lessons/{id}/translations", h.csrf(h.screen(screenTranslate, h.lessonTranslate)))
+	h.mux.HandleFunc("GET /ui/peer-support", h.screen(screenPeer, h.peerForm))
+	h.mux.HandleFunc("POST /ui/peer-support", h.csrf(h.screen(screenPeer, h.peerSubmit)))
+	h.mux.HandleFunc("GET /ui/peer-support/inbox", h.screen(screenPeerInbox, h.peerInbox))
+	h.mux.HandleFunc("POST /ui/peer-support/{id}/acknowledge", h.csrf(h.screen(screenPeerAck, h.peerAcknowledge)))
+	// The anonymous reporter's follow-up is public: the receipt code is
+	// the credential, and it travels only in POST bodies.
+	h.mux.HandleFunc("GET /ui/receipt", h.receiptForm)
+	h.mux.HandleFunc("POST /ui/receipt", h.csrf(h.receiptShow))
+	h.mux.HandleFunc("POST /ui/receipt/reply", h.csrf(h.receiptReply))
 	h.mux.HandleFunc("/ui/", func(w http.ResponseWriter, r *http.Request) {
 		h.errorPage(w, r, http.StatusNotFound, "error.notfound")
 	})
@@ -173,8 +188,20 @@ var (
 	screenSignal = screen{"signal", http.MethodGet, "/api/v1/signals/{id}", ""}
 	screenInbox  = screen{"escalations", http.MethodGet, "/api/v1/escalations", "/ui/escalations"}
 	screenTrends = screen{"trends", http.MethodGet, "/api/v1/trends", "/ui/trends"}
+	// The lesson library: search and read (every role), publish and
+	// translate (safety officers), mark applied (colleagues, officers).
+	screenLessons   = screen{"lessons", http.MethodGet, "/api/v1/lessons", "/ui/lessons"}
+	screenLesson    = screen{"lesson", http.MethodGet, "/api/v1/lessons/{id}", ""}
+	screenPublish   = screen{"publish", http.MethodPost, "/api/v1/lessons", "/ui/lessons/new"}
+	screenTranslate = screen{"translate", http.MethodPost, "/api/v1/lessons/{id}/translations", ""}
+	screenApplied   = screen{"applied", http.MethodPost, "/api/v1/lessons/{id}/applied", ""}
+	// Peer support: asking (anyone who files) and the peer supporters'
+	// inbox.
+	screenPeer      = screen{"peer", http.MethodPost, "/api/v1/peer-support", "/ui/peer-support"}
+	screenPeerInbox = screen{"peerinbox", http.MethodGet, "/api/v1/peer-support/inbox", "/ui/peer-support/inbox"}
+	screenPeerAck   = screen{"peerack", http.MethodPost, "/api/v1/peer-support/{id}/acknowledge", ""}
 	// navScreens are the screens in the navigation, in order.
-	navScreens = []screen{screenFile, screenMine, screenTriage, screenInbox, screenTrends}
+	navScreens = []screen{screenFile, screenMine, screenPeer, screenTriage, screenInbox, screenPeerInbox, screenTrends, screenLessons}
 )
 
 // allowed reports whether the API's access table lets role call method
@@ -309,7 +336,8 @@ func (a apiResult) ok() bool { return a.status >= 200 && a.status < 300 }
 
 func (a apiResult) decode(v any) error { return json.Unmarshal(a.body, v) }
 
-// call runs one API request in-process with the session's token.
+// call runs one API request in-process with the session's token (none
+// for a public route: an empty session).
 func (h *Handler) call(ctx context.Context, r *http.Request, s session, method, path string, body any, header map[string]string) apiResult {
 	var rd io.Reader = http.NoBody
 	if body != nil {
@@ -324,7 +352,9 @@ func (h *Handler) call(ctx context.Context, r *http.Request, s session, method, 
 		return apiResult{status: http.StatusBadRequest}
 	}
 	req.RemoteAddr = r.RemoteAddr
-	req.Header.Set("Authorization", "Bearer "+s.token)
+	if s.token != "" {
+		req.Header.Set("Authorization", "Bearer "+s.token)
+	}
 	if body != nil {
 		req.Header.Set("Content-Type", "application/json")
 	}
