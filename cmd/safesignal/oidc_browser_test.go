@@ -2,14 +2,19 @@ package main
 
 import (
 	"context"
+	"encoding/json"
+	"fmt"
 	"os"
 	"os/exec"
+	"path/filepath"
 	"strings"
 	"testing"
 	"time"
 
+	"github.com/chromedp/cdproto/network"
 	"github.com/chromedp/chromedp"
 	"github.com/oauth2-proxy/mockoidc"
+	"github.com/safesignal/safesignal/adapters/web"
 )
 
 // chromiumPath finds Chromium (make test installs Debian's chromium).
@@ -110,5 +115,105 @@ func TestOIDCSignInInBrowser(t *testing.T) {
 	)
 	if loc := location(); loc != deep {
 		t.Errorf("after signing in from a deep link the browser is at %s, want %s", loc, deep)
+	}
+
+	photographSignIn(t, alloc, base, idp)
+}
+
+// photographSignIn opens the sign-in page of a server that signs in
+// through OIDC, and the three pages a failed sign-in ends on, in every
+// language: each page is in its language, shows the message from that
+// language's catalogue and no raw key, and is saved as a screenshot
+// ($SAFESIGNAL_SCREENSHOTS or testdata/screenshots).
+func photographSignIn(t *testing.T, alloc context.Context, base string, idp *mockoidc.MockOIDC) {
+	t.Helper()
+	dir := os.Getenv("SAFESIGNAL_SCREENSHOTS")
+	if dir == "" {
+		dir = filepath.Join("testdata", "screenshots")
+	}
+	if err := os.MkdirAll(dir, 0o755); err != nil {
+		t.Fatal(err)
+	}
+	catalogues := map[string]map[string]string{}
+	for _, lang := range web.Languages {
+		b, err := os.ReadFile(filepath.Join("..", "..", "adapters", "web", "i18n", lang+".json"))
+		if err != nil {
+			t.Fatal(err)
+		}
+		m := map[string]string{}
+		if err := json.Unmarshal(b, &m); err != nil {
+			t.Fatalf("catalogue %s: %v", lang, err)
+		}
+		catalogues[lang] = m
+	}
+	// A flow cookie as the server sets it (state, nonce, verifier, return
+	// path), so that the callback reaches the provider's answer.
+	state := strings.Repeat("s", 43)
+	flowCookie := state + "." + strings.Repeat("n", 43) + "." + strings.Repeat("v", 43) + "." + "%2Fui%2Ffile"
+	pages := []struct {
+		name, path, key string
+		flow            bool
+		before          func()
+	}{
+		{name: "signin-oidc", path: "/ui/signin", key: "signin.oidc.start"},
+		{name: "signin-expired", path: "/ui/oidc/callback?state=" + state + "&code=c", key: "signin.oidc.expired"},
+		{name: "signin-refused", path: "/ui/oidc/callback?state=" + state + "&error=access_denied", key: "signin.oidc.refused", flow: true},
+		{name: "signin-norole", path: "/ui/signin/oidc", key: "signin.oidc.norole", before: func() {
+			idp.QueueUser(staffUser{sub: "u-0", org: "umc-utrecht"})
+		}},
+	}
+	for _, pg := range pages {
+		for _, lang := range web.Languages {
+			label := pg.name + " (" + lang + ")"
+			ctx, cancel := chromedp.NewContext(alloc)
+			sctx, cancelStep := context.WithTimeout(ctx, 30*time.Second)
+			err := chromedp.Do(sctx, chromedp.Navigate(base+"/healthz"), chromedp.Func(func(ctx context.Context, _ *chromedp.Target) error {
+				if _, err := chromedp.Call(ctx, network.SetCookie, network.SetCookieParams{Name: "ss_lang", Value: lang, URL: base + "/"}); err != nil {
+					return fmt.Errorf("language cookie: %w", err)
+				}
+				if pg.flow {
+					if _, err := chromedp.Call(ctx, network.SetCookie, network.SetCookieParams{Name: "ss_oidc", Value: flowCookie, URL: base + "/ui/oidc/", Path: "/ui/oidc/"}); err != nil {
+						return fmt.Errorf("flow cookie: %w", err)
+					}
+				}
+				return nil
+			}))
+			if err == nil && pg.before != nil {
+				pg.before()
+			}
+			var text, htmlLang string
+			var png []byte
+			if err == nil {
+				err = chromedp.Do(sctx, chromedp.Navigate(base+pg.path), chromedp.WaitVisible(chromedp.CSS("main")))
+			}
+			if err == nil {
+				text, err = chromedp.Run(sctx, chromedp.Evaluate[string](`document.title + "\n" + document.body.innerText`))
+			}
+			if err == nil {
+				htmlLang, err = chromedp.Run(sctx, chromedp.Evaluate[string](`document.documentElement.lang`))
+			}
+			if err == nil {
+				png, err = chromedp.Run(sctx, chromedp.FullScreenshot(100))
+			}
+			cancelStep()
+			cancel()
+			if err != nil {
+				t.Fatalf("%s: %v", label, err)
+			}
+			if htmlLang != lang {
+				t.Errorf("%s: the page is in %q", label, htmlLang)
+			}
+			if want := catalogues[lang][pg.key]; want == "" || !strings.Contains(text, want) {
+				t.Errorf("%s: the page does not say %q (%s):\n%s", label, want, pg.key, text)
+			}
+			for k := range catalogues["en"] {
+				if strings.Contains(text, k) {
+					t.Errorf("%s shows the raw key %q", label, k)
+				}
+			}
+			if err := os.WriteFile(filepath.Join(dir, "oidc-"+pg.name+"-"+lang+".png"), png, 0o644); err != nil {
+				t.Fatal(err)
+			}
+		}
 	}
 }
