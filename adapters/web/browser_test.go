@@ -435,6 +435,14 @@ func TestBrowserFlow(t *testing.T) {
 	// Filing with the keyboard alone, from the top of the page: Tab to
 	// each field, Space and arrow keys to choose, type, Enter to send.
 	b.run("file form", chromedp.Navigate(h.url+"/ui/file"), chromedp.WaitVisible(css("#description")))
+	// A new form asks for three things only (kind, category, what
+	// happened); the rest is optional or filled in already, on one page.
+	empty := `[...new Set([...document.querySelectorAll('form [required]').values()]
+	  .filter(e => e.type === 'radio' ? !document.querySelector('input[name="' + e.name + '"]:checked') : !e.value)
+	  .map(e => e.name))]`
+	if got := eval[[]string](b, empty); !slices.Equal(got, []string{"kind", "category", "description"}) {
+		t.Errorf("a new filing form asks for %q, want kind, category and description only", got)
+	}
 	b.tabTo(`input[name=kind]`)
 	b.run("choose kind", chromedp.KeyEvent(" "), chromedp.KeyEvent(kb.ArrowDown))
 	b.tabTo(`#category`)
