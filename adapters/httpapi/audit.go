@@ -17,6 +17,20 @@ const (
 	actionAuditQuery = "audit.read"
 )
 
+// AuditActions lists the actions the API records in the audit trail,
+// for the screens that show the trail. A lifecycle command is recorded as
+// "signal." followed by the command's name (domain.Command*).
+func AuditActions() []string {
+	out := []string{actionFile, actionRead, actionAuditQuery, actionTrendsRead,
+		"signal.receipt.read", "signal.fhir", "signal.history", "signal.import",
+		"signals.mine", "triage.list", "escalations.list", "lesson.publish",
+		"peer_support.inbox", "peer_support.acknowledge", "erasure.signal", "erasure.reporter"}
+	for _, c := range commandSpecs() {
+		out = append(out, "signal."+c.name)
+	}
+	return out
+}
+
 // record writes an audit record for the caller. It answers the problem to
 // send when the trail cannot be written: then the access must not happen.
 func (s *Server) record(r *http.Request, action, signalID string) *Problem {

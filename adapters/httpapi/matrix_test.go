@@ -1,6 +1,8 @@
 package httpapi_test
 
 import (
+	"context"
+	"encoding/json"
 	"fmt"
 	"net/http"
 	"slices"
@@ -9,6 +11,8 @@ import (
 	"testing"
 	"time"
 
+	"github.com/nats-io/nats.go/jetstream"
+	"github.com/safesignal/safesignal/adapters/audit"
 	"github.com/safesignal/safesignal/adapters/auth"
 	"github.com/safesignal/safesignal/adapters/httpapi"
 )
@@ -231,4 +235,49 @@ func TestAuthorizationMatrix(t *testing.T) {
 			})
 		}
 	}
+	// Every route has now been called: every action in the trail must be
+	// one the audit screen can name.
+	known := httpapi.AuditActions()
+	for _, a := range recordedActions(t, h) {
+		if !slices.Contains(known, a) {
+			t.Errorf("the trail holds the action %q, which httpapi.AuditActions does not list", a)
+		}
+	}
+}
+
+// recordedActions reads the whole audit trail and lists its actions.
+func recordedActions(t *testing.T, h *harness) []string {
+	t.Helper()
+	ctx, cancel := context.WithTimeout(context.Background(), 30*time.Second)
+	defer cancel()
+	stream, err := h.js.Stream(ctx, audit.Stream)
+	if err != nil {
+		t.Fatal(err)
+	}
+	cons, err := stream.OrderedConsumer(ctx, jetstream.OrderedConsumerConfig{})
+	if err != nil {
+		t.Fatal(err)
+	}
+	info, err := cons.Info(ctx)
+	if err != nil {
+		t.Fatal(err)
+	}
+	var out []string
+	for range info.NumPending {
+		m, err := cons.Next(jetstream.FetchContext(ctx))
+		if err != nil {
+			t.Fatal(err)
+		}
+		var r audit.Record
+		if err := json.Unmarshal(m.Data(), &r); err != nil {
+			t.Fatal(err)
+		}
+		if !slices.Contains(out, r.Action) {
+			out = append(out, r.Action)
+		}
+	}
+	if len(out) == 0 {
+		t.Fatal("the trail is empty")
+	}
+	return out
 }
