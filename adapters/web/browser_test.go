@@ -649,6 +649,16 @@ func TestBrowserFlow(t *testing.T) {
 	if !strings.Contains(bars, "Medication") || !regexp.MustCompile(`\d`).MatchString(bars) {
 		t.Errorf("bar chart lacks the medication count: %q", bars)
 	}
+	b.signOut()
+
+	// The administrator: the named signal's audit trail, and the erasure
+	// screen (nothing is erased here; TestAdminScreens erases).
+	b.signIn(people[auth.RoleAdmin])
+	b.everyLanguage("audit", "/ui/audit?signal="+namedID, "table")
+	if s := b.text("table"); !strings.Contains(s, "Filed a signal") || !strings.Contains(s, "Escalate") {
+		t.Errorf("the named signal's audit trail: %q", s)
+	}
+	b.everyLanguage("erase", "/ui/erasures", "#signalId")
 
 	for _, name := range b.order {
 		if n := b.screens[name]; n != len(web.Languages) {

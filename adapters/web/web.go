@@ -127,6 +127,9 @@ func New(opts Options) (*Handler, error) {
 	h.mux.HandleFunc("GET /ui/peer-support", h.screen(screenPeer, h.peerForm))
 	h.mux.HandleFunc("POST /ui/peer-support", h.csrf(h.screen(screenPeer, h.peerSubmit)))
 	h.mux.HandleFunc("GET /ui/peer-support/inbox", h.screen(screenPeerInbox, h.peerInbox))
+	h.mux.HandleFunc("GET /ui/audit", h.screen(screenAudit, h.auditTrail))
+	h.mux.HandleFunc("GET /ui/erasures", h.screen(screenErase, h.erasureForm))
+	h.mux.HandleFunc("POST /ui/erasures", h.csrf(h.screen(screenErase, h.erasureSubmit)))
 	h.mux.HandleFunc("POST /ui/peer-support/{id}/acknowledge", h.csrf(h.screen(screenPeerAck, h.peerAcknowledge)))
 	// The anonymous reporter's follow-up is public: the receipt code is
 	// the credential, and it travels only in POST bodies.
@@ -200,8 +203,11 @@ var (
 	screenPeer      = screen{"peer", http.MethodPost, "/api/v1/peer-support", "/ui/peer-support"}
 	screenPeerInbox = screen{"peerinbox", http.MethodGet, "/api/v1/peer-support/inbox", "/ui/peer-support/inbox"}
 	screenPeerAck   = screen{"peerack", http.MethodPost, "/api/v1/peer-support/{id}/acknowledge", ""}
+	// The administrator's audit trail and erasure.
+	screenAudit = screen{"audit", http.MethodGet, "/api/v1/audit", "/ui/audit"}
+	screenErase = screen{"erase", http.MethodPost, "/api/v1/admin/erasures", "/ui/erasures"}
 	// navScreens are the screens in the navigation, in order.
-	navScreens = []screen{screenFile, screenMine, screenPeer, screenTriage, screenInbox, screenPeerInbox, screenTrends, screenLessons}
+	navScreens = []screen{screenFile, screenMine, screenPeer, screenTriage, screenInbox, screenPeerInbox, screenTrends, screenLessons, screenAudit, screenErase}
 )
 
 // allowed reports whether the API's access table lets role call method

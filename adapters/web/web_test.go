@@ -94,6 +94,8 @@ func TestScreensFollowTheAccessTable(t *testing.T) {
 		{"/ui/lessons/new", http.MethodPost, "/api/v1/lessons", false},
 		{"/ui/peer-support", http.MethodPost, "/api/v1/peer-support", true},
 		{"/ui/peer-support/inbox", http.MethodGet, "/api/v1/peer-support/inbox", true},
+		{"/ui/audit", http.MethodGet, "/api/v1/audit", true},
+		{"/ui/erasures", http.MethodPost, "/api/v1/admin/erasures", true},
 	}
 	allowed := func(role auth.Role, method, pattern string) bool {
 		for _, rt := range h.api.Routes() {
@@ -198,6 +200,7 @@ func TestNoRawKeys(t *testing.T) {
 		auth.RoleColleague:     {"/ui/escalations", lesson},
 		auth.RolePolicyAnalyst: {"/ui/trends", "/ui/does-not-exist"},
 		auth.RolePeerSupporter: {"/ui/peer-support/inbox", "/ui/lessons"},
+		auth.RoleAdmin:         {"/ui/audit", "/ui/audit?signal=" + id, "/ui/audit?signal=bad", "/ui/erasures"},
 	}
 	for role, list := range paths {
 		c := h.client()
