@@ -159,7 +159,7 @@ func (s *Server) publishLesson(w http.ResponseWriter, r *http.Request) {
 	}
 	id, err := uuid.NewV7()
 	if err != nil {
-		writeProblem(w, r, s.commandProblem(r, err))
+		writeProblem(w, r, s.problemOf(r, err, "lesson"))
 		return
 	}
 	audited := ""
@@ -176,7 +176,7 @@ func (s *Server) publishLesson(w http.ResponseWriter, r *http.Request) {
 	}
 	res, err := s.deps.Lessons.Execute(r.Context(), id, cmd, p.Subject, correlationID(r.Context()))
 	if err != nil {
-		writeProblem(w, r, s.commandProblem(r, err))
+		writeProblem(w, r, s.problemOf(r, err, "lesson"))
 		return
 	}
 	s.waitForReadModel(r.Context(), res.Sequence)
@@ -193,7 +193,7 @@ func (s *Server) lessonByID(r *http.Request) (lessons.View, *Problem) {
 	}
 	v, ok, err := s.deps.LessonLibrary.Get(r.Context(), id)
 	if err != nil {
-		return lessons.View{}, s.commandProblem(r, err)
+		return lessons.View{}, s.problemOf(r, err, "lesson")
 	}
 	if !ok {
 		return lessons.View{}, newProblem(http.StatusNotFound, "not-found", "Lesson not found", "no lesson with this id")
@@ -270,7 +270,7 @@ func (s *Server) searchLessons(w http.ResponseWriter, r *http.Request) {
 	}
 	views, total, err := s.deps.LessonLibrary.Search(r.Context(), q)
 	if err != nil {
-		writeProblem(w, r, s.commandProblem(r, err))
+		writeProblem(w, r, s.problemOf(r, err, "lesson"))
 		return
 	}
 	out := make([]lessonView, 0, len(views))
@@ -312,7 +312,7 @@ func (s *Server) translateLesson(w http.ResponseWriter, r *http.Request) {
 	}
 	res, err := s.deps.Lessons.Execute(r.Context(), v.ID, domain.TranslateLesson{Language: domain.Language(body.Language), Text: body.domain(), At: s.deps.Lessons.Now().UTC()}, p.Subject, correlationID(r.Context()))
 	if err != nil {
-		writeProblem(w, r, s.commandProblem(r, err))
+		writeProblem(w, r, s.problemOf(r, err, "lesson"))
 		return
 	}
 	s.waitForReadModel(r.Context(), res.Sequence)
@@ -342,7 +342,7 @@ func (s *Server) markLessonApplied(w http.ResponseWriter, r *http.Request) {
 	}
 	res, err := s.deps.Lessons.Execute(r.Context(), v.ID, domain.MarkLessonApplied{Organisation: p.Organisation, At: s.deps.Lessons.Now().UTC()}, p.Subject, correlationID(r.Context()))
 	if err != nil {
-		writeProblem(w, r, s.commandProblem(r, err))
+		writeProblem(w, r, s.problemOf(r, err, "lesson"))
 		return
 	}
 	s.waitForReadModel(r.Context(), res.Sequence)

@@ -75,7 +75,7 @@ func (s *Server) requestPeerSupport(w http.ResponseWriter, r *http.Request) {
 	}
 	id, res, err := s.openPeerSupport(r, p, body, domain.PeerSupportDirect)
 	if err != nil {
-		writeProblem(w, r, s.commandProblem(r, err))
+		writeProblem(w, r, s.problemOf(r, err, "peer-support request"))
 		return
 	}
 	s.waitForReadModel(r.Context(), res)
@@ -132,7 +132,7 @@ func (s *Server) getPeerSupportInbox(w http.ResponseWriter, r *http.Request) {
 	}
 	views, err := s.deps.PeerRequests.Inbox(r.Context(), p.Organisation)
 	if err != nil {
-		writeProblem(w, r, s.commandProblem(r, err))
+		writeProblem(w, r, s.problemOf(r, err, "peer-support request"))
 		return
 	}
 	out := make([]peerSupportItem, 0, len(views))
@@ -165,7 +165,7 @@ func (s *Server) acknowledgePeerSupport(w http.ResponseWriter, r *http.Request) 
 	}
 	v, ok, err := s.deps.PeerRequests.Get(r.Context(), id)
 	if err != nil {
-		writeProblem(w, r, s.commandProblem(r, err))
+		writeProblem(w, r, s.problemOf(r, err, "peer-support request"))
 		return
 	}
 	if !ok || v.Organisation != p.Organisation {
@@ -178,7 +178,7 @@ func (s *Server) acknowledgePeerSupport(w http.ResponseWriter, r *http.Request) 
 	}
 	res, err := s.deps.PeerSupport.Execute(r.Context(), id, domain.AcknowledgePeerSupport{Supporter: p.Subject, At: s.deps.PeerSupport.Now().UTC()}, p.Subject, correlationID(r.Context()))
 	if err != nil {
-		writeProblem(w, r, s.commandProblem(r, err))
+		writeProblem(w, r, s.problemOf(r, err, "peer-support request"))
 		return
 	}
 	s.waitForReadModel(r.Context(), res.Sequence)

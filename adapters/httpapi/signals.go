@@ -364,6 +364,12 @@ func idempotencyKey(r *http.Request) (string, *Problem) {
 // unexpected is logged and answered 503: the command was not applied and
 // may be retried.
 func (s *Server) commandProblem(r *http.Request, err error) *Problem {
+	return s.problemOf(r, err, "signal")
+}
+
+// problemOf is commandProblem for a command on another kind of object
+// (a lesson, a peer-support request), named in the messages.
+func (s *Server) problemOf(r *http.Request, err error, object string) *Problem {
 	var ve *domain.ValidationError
 	var te *domain.TransitionError
 	switch {
@@ -374,17 +380,25 @@ func (s *Server) commandProblem(r *http.Request, err error) *Problem {
 	case errors.Is(err, domain.ErrUnknownEscalation), errors.Is(err, domain.ErrNotAddressed):
 		return newProblem(http.StatusNotFound, "not-found", "Escalation not found", "no escalation with this id is addressed to you")
 	case errors.Is(err, domain.ErrNotFound):
-		return newProblem(http.StatusNotFound, "not-found", "Signal not found", "no signal with this id is visible to you")
+		return newProblem(http.StatusNotFound, "not-found", titleCase(object)+" not found", "no "+object+" with this id is visible to you")
 	case errors.As(err, &te):
 		return newProblem(http.StatusConflict, "illegal-transition", "Not possible in this state", te.Error())
 	case errors.Is(err, commands.ErrVersionMismatch):
-		return newProblem(http.StatusConflict, "version-mismatch", "The signal has changed", "the signal changed since you read it; reload it and send the command again with its current ETag in If-Match")
+		return newProblem(http.StatusConflict, "version-mismatch", "The "+object+" has changed", "the "+object+" changed since you read it; reload it and send the command again with its current ETag in If-Match")
 	case errors.Is(err, eventstore.ErrConflict):
-		return newProblem(http.StatusConflict, "conflict", "Concurrent change", "another change to this signal came first; try again")
+		return newProblem(http.StatusConflict, "conflict", "Concurrent change", "another change to this "+object+" came first; try again")
 	case errors.Is(err, context.Canceled), errors.Is(err, context.DeadlineExceeded):
 		return newProblem(http.StatusServiceUnavailable, "unavailable", "Try again", "the request did not complete in time; it was not applied unless a retry with the same Idempotency-Key says so")
 	default:
 		s.deps.Logger.Error("command failed", zap.Error(err), zap.String("route", r.Pattern), zap.String("correlationId", correlationID(r.Context())))
 		return newProblem(http.StatusServiceUnavailable, "unavailable", "Service unavailable", fmt.Sprintf("the command could not be stored; retry with the same Idempotency-Key (correlation id %s)", correlationID(r.Context())))
 	}
+}
+
+// titleCase capitalises the first letter of an ASCII noun.
+func titleCase(s string) string {
+	if s == "" || s[0] < 'a' || s[0] > 'z' {
+		return s
+	}
+	return string(s[0]-'a'+'A') + s[1:]
 }
