@@ -71,7 +71,8 @@ type Options struct {
 	// Backoff is the first wait between tries, doubled each time up to
 	// MaxBackoff; 250 ms and 15 s when zero.
 	Backoff, MaxBackoff time.Duration
-	// Progress, when set, is called after every chunk.
+	// Progress, when set, is called when a pass over the file begins and
+	// after every chunk.
 	Progress func(Progress)
 }
 
@@ -83,7 +84,7 @@ const (
 	PhaseImport Phase = "import" // the run asked for (a dry run if DryRun)
 )
 
-// Progress is reported after each chunk.
+// Progress is reported when a pass begins and after each chunk.
 type Progress struct {
 	Phase Phase
 	// Offset is how many bytes of the file have been read.
@@ -259,6 +260,7 @@ func (c *Client) pass(ctx context.Context, f io.Reader, phase Phase, dryRun bool
 			c.opt.Progress(Progress{Phase: phase, Offset: rd.InputOffset(), Rows: res.Rows, Created: res.Created, Replayed: res.Replayed, Bad: len(res.Bad)})
 		}
 	}
+	progress() // the pass has begun
 	flush := func() error {
 		if len(cur.rows) == 0 {
 			return nil

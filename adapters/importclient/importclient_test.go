@@ -165,7 +165,7 @@ func TestChunksMapRows(t *testing.T) {
 	if fmt.Sprint(f.sizes) != "[1000 1000 346]" {
 		t.Errorf("chunks of %v rows", f.sizes)
 	}
-	if len(progress) != 3 || progress[2].Rows != 2349 || progress[2].Offset != int64(len(body)) || progress[0].Phase != PhaseImport {
+	if len(progress) != 4 || progress[0].Rows != 0 || progress[3].Rows != 2349 || progress[3].Offset != int64(len(body)) || progress[0].Phase != PhaseImport {
 		t.Errorf("progress: %+v", progress)
 	}
 }

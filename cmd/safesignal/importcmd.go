@@ -144,8 +144,7 @@ func importProgress(stderr io.Writer, size int64) (func(importclient.Progress), 
 					desc = "checking"
 				}
 				bar = progressbar.NewOptions64(size, progressbar.OptionSetWriter(stderr), progressbar.OptionSetDescription(desc),
-					progressbar.OptionShowBytes(true), progressbar.OptionSetPredictTime(true), progressbar.OptionFullWidth(),
-					progressbar.OptionThrottle(200*time.Millisecond))
+					progressbar.OptionShowBytes(true), progressbar.OptionSetPredictTime(true), progressbar.OptionFullWidth())
 			}
 			bar.Describe(fmt.Sprintf("%s: %d rows, %d bad", phase, p.Rows, p.Bad))
 			_ = bar.Set64(p.Offset)
