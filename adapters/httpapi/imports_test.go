@@ -8,6 +8,7 @@ import (
 	"testing"
 	"time"
 
+	"github.com/safesignal/safesignal/adapters/audit"
 	"github.com/safesignal/safesignal/adapters/auth"
 )
 
@@ -119,7 +120,8 @@ func TestImportSignals(t *testing.T) {
 
 // TestImportSkip: with onError=skip a real run stores the good rows once
 // and lists the bad ones with the field at fault; a dry run says the same
-// of the bad rows and stores nothing; a repeat replays the good rows.
+// of the bad rows and stores nothing; a repeat replays the good rows;
+// the runs that store are audited; a bad onError is a problem naming it.
 func TestImportSkip(t *testing.T) {
 	t.Parallel()
 	h := newHarness(t)
@@ -188,6 +190,18 @@ func TestImportSkip(t *testing.T) {
 			tc.name != "dry run" && !strings.Contains(string(tri.body), `"total":20`) {
 			t.Errorf("%s: triage %s", tc.name, tri.body)
 		}
+	}
+
+	// Real runs that store are audited; a dry run and a refused run are not.
+	recs, err := h.audit.Find(t.Context(), audit.Query{Actor: "olga"})
+	imports := 0
+	for _, rec := range recs {
+		if rec.Action == "signal.import" {
+			imports++
+		}
+	}
+	if err != nil || imports != 2 {
+		t.Errorf("%d signal.import records, want 2 (%v)", imports, err)
 	}
 
 	for _, tc := range []struct{ query, field string }{
