@@ -249,6 +249,9 @@ func (c *Client) pass(ctx context.Context, f io.Reader, phase Phase, dryRun bool
 		}
 		return res, fmt.Errorf("importclient: read the header: %w", err)
 	}
+	// Spreadsheets often save CSV with a byte-order mark; the API wants
+	// the header exactly.
+	header[0] = strings.TrimPrefix(header[0], "\ufeff")
 	var head bytes.Buffer
 	if err := writeRecord(&head, header); err != nil {
 		return res, err

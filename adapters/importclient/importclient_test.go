@@ -170,6 +170,17 @@ func TestChunksMapRows(t *testing.T) {
 	}
 }
 
+// TestByteOrderMark: a file saved with a byte-order mark is sent with the
+// header the API expects.
+func TestByteOrderMark(t *testing.T) {
+	t.Parallel()
+	_, url := newFake(t)
+	res, err := client(t, url, Options{}).Import(t.Context(), strings.NewReader("\ufeff"+file(3, nil)))
+	if err != nil || res.Created != 3 {
+		t.Fatalf("%+v %v", res, err)
+	}
+}
+
 // TestChunksByBytes: chunks stay under the byte limit; a record that
 // cannot fit any request is listed, not sent.
 func TestChunksByBytes(t *testing.T) {
