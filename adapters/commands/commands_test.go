@@ -116,3 +116,47 @@ func TestUnknownSignalAndInvalidCommand(t *testing.T) {
 		t.Fatal("a short secret was accepted")
 	}
 }
+
+// TestReportRepeatedAfterTheDuplicateWindow: a report sent again with the
+// same idempotency key after the log has forgotten its message id (an
+// import run again the next day) is answered as replayed, not as a
+// conflict, by a service that filed it and by one that did not.
+func TestReportRepeatedAfterTheDuplicateWindow(t *testing.T) {
+	t.Parallel()
+	srv := jstest.Start(t)
+	_, js := srv.JetStream(t)
+	ctx := t.Context()
+	cfg := eventstore.DefaultConfig()
+	cfg.DuplicateWindow = 200 * time.Millisecond
+	log, err := eventstore.Open(ctx, js, cfg)
+	if err != nil {
+		t.Fatal(err)
+	}
+	secret := bytes.Repeat([]byte{3}, 32)
+	reg, err := projections.OpenCodec(ctx, js, secret, 1)
+	if err != nil {
+		t.Fatal(err)
+	}
+	a, _ := commands.New(log, reg, commands.Options{Secret: secret})
+	b, _ := commands.New(log, reg, commands.Options{Secret: secret})
+	meta := commands.Meta{Actor: "olga", Caller: "import:umc-utrecht", IdempotencyKey: "old-1"}
+	first, err := a.Report(ctx, report(), meta)
+	if err != nil || first.Replayed {
+		t.Fatalf("first report: %+v %v", first, err)
+	}
+	time.Sleep(time.Second)
+	for name, svc := range map[string]*commands.Service{"the same service": a, "another service": b} {
+		again, err := svc.Report(ctx, report(), meta)
+		if err != nil || !again.Replayed || again.ID != first.ID {
+			t.Errorf("%s: %+v %v", name, again, err)
+		}
+	}
+	other := meta
+	other.IdempotencyKey = "old-2"
+	if r, err := b.Report(ctx, report(), other); err != nil || r.Replayed {
+		t.Errorf("another key: %+v %v", r, err)
+	}
+	if h, err := a.History(ctx, first.ID); err != nil || len(h) != 1 {
+		t.Errorf("history: %d events, %v", len(h), err)
+	}
+}

@@ -15,19 +15,26 @@ import (
 	"github.com/safesignal/safesignal/adapters/auth"
 	"github.com/safesignal/safesignal/adapters/commands"
 	"github.com/safesignal/safesignal/domain"
+	"golang.org/x/sync/errgroup"
 )
 
 // CSV import of signals from an earlier reporting system (layout in
-// docs/API.md). Every row is checked before anything is stored; a real
-// run with a bad row stores nothing. Each row's signal id is derived from
-// the organisation and the row key, so a file imported twice (or a run
-// resumed after a failure) files every row once.
+// docs/API.md). Every row is checked before anything is stored. With
+// onError=reject (the default) a real run with a bad row stores nothing;
+// with onError=skip the good rows are stored and the bad ones listed. Each
+// row's signal id is derived from the organisation and the row key, so a
+// file imported twice (or a run resumed after a failure) files every row
+// once.
 
 // importColumns is the required header, in order.
 var importColumns = []string{"rowKey", "occurredAt", "region", "specialty", "kind", "category", "harm", "language", "description", "immediateActions"}
 
-// MaxImportRows bounds one import.
+// MaxImportRows bounds one import request; larger files are sent in
+// chunks (the import client does this).
 const MaxImportRows = 1000
+
+// importInFlight bounds how many rows of one request are filed at once.
+const importInFlight = 8
 
 // Row numbers count CSV records, the header being 1 (a quoted field may
 // span lines).
@@ -47,12 +54,20 @@ type importedRow struct {
 
 type importResult struct {
 	DryRun   bool             `json:"dryRun"`
+	OnError  string           `json:"onError"`
 	Rows     int              `json:"rows"`
 	Created  int              `json:"created"`
 	Replayed int              `json:"replayed"`
+	BadRows  int              `json:"badRows"`
 	Bad      []importRowError `json:"bad"`
 	Signals  []importedRow    `json:"signals"`
 }
+
+// What a real run does with bad rows.
+const (
+	onErrorReject = "reject" // store nothing (422)
+	onErrorSkip   = "skip"   // store the good rows, list the bad ones (200)
+)
 
 type importRow struct {
 	line int
@@ -60,11 +75,12 @@ type importRow struct {
 	cmd  domain.ReportSignal
 }
 
-// importSignals answers POST /api/v1/imports/signals?dryRun=true|false.
+// importSignals answers
+// POST /api/v1/imports/signals?dryRun=true|false&onError=reject|skip.
 func (s *Server) importSignals(w http.ResponseWriter, r *http.Request) {
 	p, _ := auth.FromContext(r.Context())
 	q := r.URL.Query()
-	if prob := knownParams(q, "dryRun"); prob != nil {
+	if prob := knownParams(q, "dryRun", "onError"); prob != nil {
 		writeProblem(w, r, prob)
 		return
 	}
@@ -75,6 +91,15 @@ func (s *Server) importSignals(w http.ResponseWriter, r *http.Request) {
 		dryRun = true
 	default:
 		writeProblem(w, r, fieldProblem(http.StatusBadRequest, "invalid-query", "Invalid query", "dryRun", "invalid", "dryRun must be true or false"))
+		return
+	}
+	onError := onErrorReject
+	switch v := q.Get("onError"); v {
+	case "", onErrorReject:
+	case onErrorSkip:
+		onError = onErrorSkip
+	default:
+		writeProblem(w, r, fieldProblem(http.StatusBadRequest, "invalid-query", "Invalid query", "onError", "invalid", "onError must be reject or skip"))
 		return
 	}
 	mediaType, _, _ := strings.Cut(r.Header.Get("Content-Type"), ";")
@@ -98,8 +123,8 @@ func (s *Server) importSignals(w http.ResponseWriter, r *http.Request) {
 		writeProblem(w, r, prob)
 		return
 	}
-	res := importResult{DryRun: dryRun, Rows: len(rows) + len(bad), Bad: bad, Signals: []importedRow{}}
-	if dryRun || len(bad) > 0 {
+	res := importResult{DryRun: dryRun, OnError: onError, Rows: len(rows) + len(bad), BadRows: len(bad), Bad: bad, Signals: []importedRow{}}
+	if dryRun || (len(bad) > 0 && onError == onErrorReject) {
 		status := http.StatusOK
 		if !dryRun {
 			status = http.StatusUnprocessableEntity
@@ -111,17 +136,15 @@ func (s *Server) importSignals(w http.ResponseWriter, r *http.Request) {
 		writeProblem(w, r, prob)
 		return
 	}
-	var last uint64
-	for _, row := range rows {
-		meta := commands.Meta{Actor: p.Subject, Caller: importCaller(p), CorrelationID: correlationID(r.Context()), IdempotencyKey: row.key}
-		out, err := s.deps.Commands.Report(r.Context(), row.cmd, meta)
-		if err != nil {
-			// Rows before this one are stored; a repeat of the same file
-			// files the rest and answers the stored ones as replayed.
-			writeProblem(w, r, s.commandProblem(r, err))
-			return
-		}
-		last = max(last, out.Sequence)
+	filed, last, err := s.fileImport(r, p, rows)
+	if err != nil {
+		// Some rows may be stored; a repeat of the same file files the
+		// rest and answers the stored ones as replayed.
+		writeProblem(w, r, s.commandProblem(r, err))
+		return
+	}
+	for i, out := range filed {
+		row := rows[i]
 		if out.Replayed {
 			res.Replayed++
 		} else {
@@ -132,6 +155,37 @@ func (s *Server) importSignals(w http.ResponseWriter, r *http.Request) {
 	}
 	s.waitForReadModel(r.Context(), last)
 	writeJSON(w, http.StatusOK, res)
+}
+
+// fileImport files the rows, importInFlight at a time, and answers their
+// results in row order and the highest log sequence among them. The first
+// failure stops the rest (rows already filed stay filed).
+func (s *Server) fileImport(r *http.Request, p auth.Principal, rows []importRow) ([]commands.Result, uint64, error) {
+	out := make([]commands.Result, len(rows))
+	g, ctx := errgroup.WithContext(r.Context())
+	g.SetLimit(importInFlight)
+	for i, row := range rows {
+		g.Go(func() error {
+			if err := ctx.Err(); err != nil {
+				return err // an earlier row failed
+			}
+			meta := commands.Meta{Actor: p.Subject, Caller: importCaller(p), CorrelationID: correlationID(r.Context()), IdempotencyKey: row.key}
+			res, err := s.deps.Commands.Report(ctx, row.cmd, meta)
+			if err != nil {
+				return fmt.Errorf("import row %d (%s): %w", row.line, row.key, err)
+			}
+			out[i] = res
+			return nil
+		})
+	}
+	if err := g.Wait(); err != nil {
+		return nil, 0, err
+	}
+	var last uint64
+	for _, res := range out {
+		last = max(last, res.Sequence)
+	}
+	return out, last, nil
 }
 
 // importCaller scopes row keys to the organisation, not to the officer who

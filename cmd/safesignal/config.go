@@ -105,6 +105,28 @@ func (fs *flagSet) Parse(args []string) error {
 	return nil
 }
 
+// ParseWithArgs parses flags followed by exactly one argument, named
+// name in messages (flags after it are parsed too).
+func (fs *flagSet) ParseWithArgs(args []string, name string) (string, error) {
+	if err := fs.FlagSet.Parse(args); err != nil {
+		return "", err
+	}
+	if fs.NArg() == 0 {
+		return "", usageError{name + " is required"}
+	}
+	arg := fs.Arg(0)
+	if err := fs.FlagSet.Parse(fs.Args()[1:]); err != nil {
+		return "", err
+	}
+	if fs.envErr != nil {
+		return "", usageError{fs.envErr.Error()}
+	}
+	if fs.NArg() > 0 {
+		return "", usageError{fmt.Sprintf("unexpected argument %q", fs.Arg(0))}
+	}
+	return arg, nil
+}
+
 // newLogger logs JSON, or readable console lines when stderr is a terminal.
 func newLogger(level string) (*zap.Logger, error) {
 	lvl, err := zapcore.ParseLevel(level)

@@ -6,6 +6,7 @@
 //	safesignal serve [flags]    run the service (the main job)
 //	safesignal token [flags]    print a bearer token of the local issuer
 //	safesignal verify [flags]   check the log's integrity
+//	safesignal import [flags] FILE  import a CSV file of signals through the API
 //	safesignal version          print the version
 package main
 
@@ -44,6 +45,9 @@ func exitCode(err error) int {
 	if errors.Is(err, flag.ErrHelp) || errors.As(err, new(usageError)) {
 		return 2
 	}
+	if errors.As(err, new(rowsLeftOut)) {
+		return 3
+	}
 	return 1
 }
 
@@ -57,6 +61,9 @@ Usage:
   safesignal erase [flags]   erase a signal's text or a reporter's identity (crypto-shredding)
   safesignal backup [flags]  write the log, keyring and audit trail to a file
   safesignal restore [flags] recreate them from a backup on an empty server
+  safesignal import [flags] FILE
+                             send a CSV file of signals to a running service's
+                             import API (exit 3 when rows were left out)
   safesignal migrate [flags] bring the read-model database's schema up to date
   safesignal replay [flags]  rebuild the PostgreSQL read models from the log
   safesignal version         print the version
@@ -89,6 +96,8 @@ func run(ctx context.Context, args []string, stdout, stderr io.Writer) error {
 		return migrate(ctx, args[1:], stdout, stderr)
 	case "replay":
 		return replay(ctx, args[1:], stdout, stderr)
+	case "import":
+		return importSignals(ctx, args[1:], stdout, stderr)
 	case "version", "--version", "-version":
 		fmt.Fprintln(stdout, "safesignal", version)
 		return nil

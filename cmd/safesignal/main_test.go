@@ -28,6 +28,10 @@ func TestCommandLine(t *testing.T) {
 		{name: "token for a reporter", args: []string{"token", "--data-dir", dir, "--role", "reporter", "--org", "umc-utrecht"}, wantOut: "."},
 		{name: "token without organisation", args: []string{"token", "--data-dir", dir, "--role", "safety_officer"}, wantErr: "needs an organisation"},
 		{name: "token with unknown role", args: []string{"token", "--data-dir", dir, "--role", "root"}, wantErr: "unknown role"},
+		{name: "import without --api", args: []string{"import", "x.csv"}, wantErr: "--api is required"},
+		{name: "import without a token", args: []string{"import", "--api", "http://127.0.0.1:1", "x.csv"}, wantErr: "--token"},
+		{name: "import with two files", args: []string{"import", "--api", "http://127.0.0.1:1", "--token", "t", "a.csv", "b.csv"}, wantErr: "unexpected argument"},
+		{name: "import report of an unknown kind", args: []string{"import", "--api", "http://127.0.0.1:1", "--token", "t", "--report", "bad.txt", "a.csv"}, wantErr: "--report"},
 		{name: "token ttl too long", args: []string{"token", "--data-dir", dir, "--ttl", "9999h"}, wantErr: "--ttl"},
 	}
 	for _, tc := range tests {
