@@ -4,6 +4,7 @@ import (
 	"context"
 	"encoding/json"
 	"fmt"
+	"iter"
 	"slices"
 	"strings"
 	"time"
@@ -30,7 +31,14 @@ const SignalDetailVersion = 1
 type SignalDetail struct {
 	pool  *pgxpool.Pool
 	table string // the table, also the checkpoint's name
+	// exportPage is how many rows one query of an export reads (default
+	// defaultExportPage).
+	exportPage int
 }
+
+// defaultExportPage is the rows an export reads per query: enough to keep
+// round trips few, few enough that an export of any size holds one page.
+const defaultExportPage = 500
 
 var _ signaldetail.Store = (*SignalDetail)(nil)
 
@@ -483,4 +491,69 @@ func (s *SignalDetail) Due(ctx context.Context, escalatedBefore, dueBefore time.
 		out = append(out, signaldetail.DueOf(v, escalatedBefore, dueBefore)...)
 	}
 	return out, nil
+}
+
+// Export implements signaldetail.Store. It reads the organisation's rows
+// in pages by (reported_at, id), each page one short query that holds no
+// connection while the consumer writes, so memory stays at one page
+// whatever the export's size. Rows changed during the export are read as
+// they are when their page is read.
+func (s *SignalDetail) Export(ctx context.Context, org string, f signaldetail.ExportFilter) iter.Seq2[signaldetail.View, error] {
+	return func(yield func(signaldetail.View, error) bool) {
+		size := s.exportPage
+		if size <= 0 {
+			size = defaultExportPage
+		}
+		var from, to *time.Time
+		if !f.ReportedFrom.IsZero() {
+			from = &f.ReportedFrom
+		}
+		if !f.ReportedTo.IsZero() {
+			to = &f.ReportedTo
+		}
+		sql := "SELECT reported_at, id, doc FROM " + s.table + ` WHERE organisation = $1
+    AND (cardinality($2::text[]) = 0 OR status = ANY($2))
+    AND (cardinality($3::text[]) = 0 OR kind = ANY($3))
+    AND (cardinality($4::text[]) = 0 OR harm = ANY($4))
+    AND (cardinality($5::text[]) = 0 OR category = ANY($5))
+    AND ($6::timestamptz IS NULL OR reported_at >= $6)
+    AND ($7::timestamptz IS NULL OR reported_at < $7)
+    AND ($8::timestamptz IS NULL OR (reported_at, id) > ($8, $9::uuid))
+    ORDER BY reported_at, id LIMIT $10`
+		var afterAt *time.Time
+		var afterID uuid.UUID
+		for {
+			rows, err := s.pool.Query(ctx, sql, org, texts(f.Statuses), texts(f.Kinds), texts(f.Harms), texts(f.Categories),
+				from, to, afterAt, afterID, size)
+			if err != nil {
+				yield(signaldetail.View{}, fmt.Errorf("%s: export: %w", s.table, err))
+				return
+			}
+			page := make([]signaldetail.View, 0, size)
+			var at time.Time
+			var id uuid.UUID
+			var doc []byte
+			_, err = pgx.ForEachRow(rows, []any{&at, &id, &doc}, func() error {
+				var v signaldetail.View
+				if err := json.Unmarshal(doc, &v); err != nil {
+					return fmt.Errorf("decode row %s: %w", id, err)
+				}
+				page = append(page, v)
+				return nil
+			})
+			if err != nil {
+				yield(signaldetail.View{}, fmt.Errorf("%s: export: %w", s.table, err))
+				return
+			}
+			for _, v := range page {
+				if !yield(v, nil) {
+					return
+				}
+			}
+			if len(page) < size {
+				return
+			}
+			afterAt, afterID = &at, id
+		}
+	}
 }
