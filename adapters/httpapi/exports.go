@@ -366,7 +366,12 @@ func (s *Server) exportSignals(w http.ResponseWriter, r *http.Request) {
 	}
 	if err := flush(); err != nil {
 		s.exportGone(r, err, n)
+		return
 	}
+	// The audit record was written before the first record left; the
+	// count is known only now, and goes to the log under the same
+	// correlation id.
+	s.deps.Logger.Info("export completed", zap.String("format", q.format), zap.Int("records", n), zap.String("correlationId", correlationID(r.Context())))
 }
 
 // exportGone logs an export the client stopped taking.

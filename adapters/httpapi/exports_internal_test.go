@@ -46,11 +46,14 @@ type scriptedStore struct {
 	signaldetail.Store
 	views []signaldetail.View
 	err   error
+	// pause is how long the store takes for each view.
+	pause time.Duration
 }
 
 func (s scriptedStore) Export(context.Context, string, signaldetail.ExportFilter) iter.Seq2[signaldetail.View, error] {
 	return func(yield func(signaldetail.View, error) bool) {
 		for _, v := range s.views {
+			time.Sleep(s.pause)
 			if !yield(v, nil) {
 				return
 			}
@@ -141,5 +144,50 @@ func TestExportStoreFailures(t *testing.T) {
 				t.Fatalf("another organisation's signal was exported: %s", body)
 			}
 		})
+	}
+}
+
+// TestLongExportOutlivesTheWriteTimeout: the server's write timeout would
+// cut an export that takes longer; each flush extends it.
+func TestLongExportOutlivesTheWriteTimeout(t *testing.T) {
+	t.Parallel()
+	cmds, err := commands.New(nil, nil, commands.Options{Secret: bytes.Repeat([]byte{7}, 32)})
+	if err != nil {
+		t.Fatal(err)
+	}
+	issuer, err := auth.LoadOrCreateLocalIssuer(t.TempDir())
+	if err != nil {
+		t.Fatal(err)
+	}
+	token, err := issuer.Issue(auth.Principal{Subject: "olga", Role: auth.RoleSafetyOfficer, Organisation: "umc-utrecht"}, time.Hour)
+	if err != nil {
+		t.Fatal(err)
+	}
+	n := 4 * exportFlushEvery
+	store := scriptedStore{views: views(n, "umc-utrecht"), pause: time.Second / time.Duration(n)} // about a second in all
+	srv := httptest.NewUnstartedServer(New(Deps{Commands: cmds, Signals: store, Verifier: issuer.Verifier(), Audit: &memoryAudit{}, Logger: zap.NewNop()}))
+	srv.Config.WriteTimeout = 300 * time.Millisecond
+	srv.Start()
+	defer srv.Close()
+	req, err := http.NewRequest(http.MethodGet, srv.URL+"/api/v1/exports/signals?format=csv", nil)
+	if err != nil {
+		t.Fatal(err)
+	}
+	req.Header.Set("Authorization", "Bearer "+token)
+	start := time.Now()
+	resp, err := http.DefaultClient.Do(req)
+	if err != nil {
+		t.Fatal(err)
+	}
+	defer resp.Body.Close()
+	body, err := io.ReadAll(resp.Body)
+	if err != nil || resp.StatusCode != http.StatusOK {
+		t.Fatalf("status %d, read error %v after %s", resp.StatusCode, err, time.Since(start))
+	}
+	if got := bytes.Count(body, []byte("\r\n")); got != n+1 {
+		t.Fatalf("%d CSV lines, want %d", got, n+1)
+	}
+	if took := time.Since(start); took < srv.Config.WriteTimeout {
+		t.Fatalf("the export took %s, less than the write timeout: the test proves nothing", took)
 	}
 }
