@@ -4,6 +4,7 @@ import (
 	"bytes"
 	"encoding/csv"
 	"slices"
+	"strings"
 	"testing"
 
 	"github.com/safesignal/safesignal/adapters/csvcell"
@@ -25,7 +26,8 @@ func TestGuard(t *testing.T) {
 		{"dde", "=cmd|' /C calc'!A0", "'=cmd|' /C calc'!A0"},
 		{"formula later in the cell", "dose = 10 mg", "dose = 10 mg"},
 		{"leading space", " =1", " =1"},
-		{"apostrophe already", "'=1", "'=1"},
+		{"apostrophe already", "'=1", "''=1"},
+		{"apostrophe", "'t was late", "''t was late"},
 		{"date", "2026-11-20T14:30:00Z", "2026-11-20T14:30:00Z"},
 		{"newline first", "\nline", "\nline"},
 		{"non-ASCII", "ønske", "ønske"},
@@ -35,6 +37,9 @@ func TestGuard(t *testing.T) {
 			t.Parallel()
 			if got := csvcell.Guard(tt.in); got != tt.want {
 				t.Errorf("Guard(%q) = %q, want %q", tt.in, got, tt.want)
+			}
+			if back := csvcell.Unguard(csvcell.Guard(tt.in)); back != tt.in {
+				t.Errorf("Unguard(Guard(%q)) = %q", tt.in, back)
 			}
 		})
 	}
@@ -60,4 +65,19 @@ func TestGuardRecordSurvivesCSV(t *testing.T) {
 	if !slices.Equal(got, want) {
 		t.Fatalf("read back %q, want %q", got, want)
 	}
+}
+
+func FuzzGuardRoundTrip(f *testing.F) {
+	for _, seed := range []string{"", "=1", "'", "''=", "plain", "\t", "-"} {
+		f.Add(seed)
+	}
+	f.Fuzz(func(t *testing.T, s string) {
+		g := csvcell.Guard(s)
+		if g != "" && strings.ContainsRune("=+-@\t\r", rune(g[0])) {
+			t.Fatalf("Guard(%q) = %q still begins with a formula character", s, g)
+		}
+		if back := csvcell.Unguard(g); back != s {
+			t.Fatalf("Unguard(Guard(%q)) = %q", s, back)
+		}
+	})
 }
