@@ -331,6 +331,10 @@ func (s *Server) exportSignals(w http.ResponseWriter, r *http.Request) {
 				writeProblem(w, r, newProblem(http.StatusServiceUnavailable, "unavailable", "Read model unavailable", "the signals could not be read; try again"))
 				return
 			}
+			if r.Context().Err() != nil {
+				s.exportGone(r, err, n)
+				return
+			}
 			// The answer is under way: break the connection, so that the
 			// client sees a failed download, never a short file that looks
 			// whole.

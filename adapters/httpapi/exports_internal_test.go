@@ -23,6 +23,8 @@ import (
 	"github.com/safesignal/safesignal/domain"
 	"github.com/safesignal/safesignal/projections/signaldetail"
 	"go.uber.org/zap"
+	"go.uber.org/zap/zapcore"
+	"go.uber.org/zap/zaptest/observer"
 )
 
 func TestExportColumnsAreTheRecordKeys(t *testing.T) {
@@ -50,10 +52,14 @@ type scriptedStore struct {
 	pause time.Duration
 }
 
-func (s scriptedStore) Export(context.Context, string, signaldetail.ExportFilter) iter.Seq2[signaldetail.View, error] {
+func (s scriptedStore) Export(ctx context.Context, _ string, _ signaldetail.ExportFilter) iter.Seq2[signaldetail.View, error] {
 	return func(yield func(signaldetail.View, error) bool) {
 		for _, v := range s.views {
 			time.Sleep(s.pause)
+			if err := ctx.Err(); err != nil {
+				yield(signaldetail.View{}, err)
+				return
+			}
 			if !yield(v, nil) {
 				return
 			}
@@ -189,5 +195,52 @@ func TestLongExportOutlivesTheWriteTimeout(t *testing.T) {
 	}
 	if took := time.Since(start); took < srv.Config.WriteTimeout {
 		t.Fatalf("the export took %s, less than the write timeout: the test proves nothing", took)
+	}
+}
+
+// TestExportClientGone: a client that hangs up mid-way ends the export
+// quietly (logged as not completed, not as a failure).
+func TestExportClientGone(t *testing.T) {
+	t.Parallel()
+	cmds, err := commands.New(nil, nil, commands.Options{Secret: bytes.Repeat([]byte{7}, 32)})
+	if err != nil {
+		t.Fatal(err)
+	}
+	issuer, err := auth.LoadOrCreateLocalIssuer(t.TempDir())
+	if err != nil {
+		t.Fatal(err)
+	}
+	token, err := issuer.Issue(auth.Principal{Subject: "olga", Role: auth.RoleSafetyOfficer, Organisation: "umc-utrecht"}, time.Hour)
+	if err != nil {
+		t.Fatal(err)
+	}
+	core, logs := observer.New(zapcore.InfoLevel)
+	store := scriptedStore{views: views(4*exportFlushEvery, "umc-utrecht"), pause: time.Millisecond}
+	srv := httptest.NewServer(New(Deps{Commands: cmds, Signals: store, Verifier: issuer.Verifier(), Audit: &memoryAudit{}, Logger: zap.New(core)}))
+	defer srv.Close()
+	ctx, cancel := context.WithCancel(context.Background())
+	req, err := http.NewRequestWithContext(ctx, http.MethodGet, srv.URL+"/api/v1/exports/signals", nil)
+	if err != nil {
+		t.Fatal(err)
+	}
+	req.Header.Set("Authorization", "Bearer "+token)
+	resp, err := http.DefaultClient.Do(req)
+	if err != nil {
+		t.Fatal(err)
+	}
+	if _, err := resp.Body.Read(make([]byte, 16)); err != nil {
+		t.Fatal(err)
+	}
+	cancel()
+	resp.Body.Close()
+	deadline := time.Now().Add(10 * time.Second)
+	for logs.FilterMessage("export not completed: the client stopped reading").Len() == 0 {
+		if time.Now().After(deadline) {
+			t.Fatalf("no log of the abandoned export: %v", logs.All())
+		}
+		time.Sleep(20 * time.Millisecond)
+	}
+	if n := logs.FilterLevelExact(zapcore.ErrorLevel).Len(); n != 0 {
+		t.Fatalf("an abandoned export logged %d errors: %v", n, logs.All())
 	}
 }
