@@ -496,35 +496,45 @@ func (s *SignalDetail) Due(ctx context.Context, escalatedBefore, dueBefore time.
 // Export implements signaldetail.Store. It reads the organisation's rows
 // in pages by (reported_at, id), each page one short query that holds no
 // connection while the consumer writes, so memory stays at one page
-// whatever the export's size. Rows changed during the export are read as
-// they are when their page is read.
+// whatever the export's size. Each page starts where the last ended
+// (keyset paging on the organisation's index), so a page costs the same
+// at the end of a large export as at its start. The query holds only the
+// conditions in force, so that a cached generic plan still uses the
+// index. Rows changed during the export are read as they are when their
+// page is read.
 func (s *SignalDetail) Export(ctx context.Context, org string, f signaldetail.ExportFilter) iter.Seq2[signaldetail.View, error] {
 	return func(yield func(signaldetail.View, error) bool) {
 		size := s.exportPage
 		if size <= 0 {
 			size = defaultExportPage
 		}
-		var from, to *time.Time
+		where := []string{"organisation = $1"}
+		args := []any{org}
+		cond := func(sql string, arg any) {
+			args = append(args, arg)
+			where = append(where, strings.ReplaceAll(sql, "$?", fmt.Sprintf("$%d", len(args))))
+		}
+		for _, c := range []struct {
+			col  string
+			vals []string
+		}{{"status", texts(f.Statuses)}, {"kind", texts(f.Kinds)}, {"harm", texts(f.Harms)}, {"category", texts(f.Categories)}} {
+			if len(c.vals) > 0 {
+				cond(c.col+" = ANY($?::text[])", c.vals)
+			}
+		}
 		if !f.ReportedFrom.IsZero() {
-			from = &f.ReportedFrom
+			cond("reported_at >= $?", f.ReportedFrom)
 		}
 		if !f.ReportedTo.IsZero() {
-			to = &f.ReportedTo
+			cond("reported_at < $?", f.ReportedTo)
 		}
-		sql := "SELECT reported_at, id, doc FROM " + s.table + ` WHERE organisation = $1
-    AND (cardinality($2::text[]) = 0 OR status = ANY($2))
-    AND (cardinality($3::text[]) = 0 OR kind = ANY($3))
-    AND (cardinality($4::text[]) = 0 OR harm = ANY($4))
-    AND (cardinality($5::text[]) = 0 OR category = ANY($5))
-    AND ($6::timestamptz IS NULL OR reported_at >= $6)
-    AND ($7::timestamptz IS NULL OR reported_at < $7)
-    AND ($8::timestamptz IS NULL OR (reported_at, id) > ($8, $9::uuid))
-    ORDER BY reported_at, id LIMIT $10`
-		var afterAt *time.Time
-		var afterID uuid.UUID
+		base := "SELECT reported_at, id, doc FROM " + s.table + " WHERE " + strings.Join(where, " AND ")
+		n := len(args)
+		first := fmt.Sprintf("%s ORDER BY reported_at, id LIMIT $%d", base, n+1)
+		next := fmt.Sprintf("%s AND (reported_at, id) > ($%d, $%d) ORDER BY reported_at, id LIMIT $%d", base, n+1, n+2, n+3)
+		sql, pageArgs := first, append(slices.Clip(args), size)
 		for {
-			rows, err := s.pool.Query(ctx, sql, org, texts(f.Statuses), texts(f.Kinds), texts(f.Harms), texts(f.Categories),
-				from, to, afterAt, afterID, size)
+			rows, err := s.pool.Query(ctx, sql, pageArgs...)
 			if err != nil {
 				yield(signaldetail.View{}, fmt.Errorf("%s: export: %w", s.table, err))
 				return
@@ -553,7 +563,7 @@ func (s *SignalDetail) Export(ctx context.Context, org string, f signaldetail.Ex
 			if len(page) < size {
 				return
 			}
-			afterAt, afterID = &at, id
+			sql, pageArgs = next, append(slices.Clip(args), at, id, size)
 		}
 	}
 }
