@@ -28,15 +28,18 @@ const (
 
 // Record is one audited access.
 type Record struct {
-	ID            uuid.UUID `json:"id"`
-	Time          time.Time `json:"time"`
-	Actor         string    `json:"actor"`
-	Role          string    `json:"role"`
-	Organisation  string    `json:"organisation,omitempty"`
-	OnBehalfOf    string    `json:"onBehalfOf,omitempty"`
-	Action        string    `json:"action"`
-	SignalID      string    `json:"signalId,omitempty"`
-	CorrelationID string    `json:"correlationId,omitempty"`
+	ID           uuid.UUID `json:"id"`
+	Time         time.Time `json:"time"`
+	Actor        string    `json:"actor"`
+	Role         string    `json:"role"`
+	Organisation string    `json:"organisation,omitempty"`
+	OnBehalfOf   string    `json:"onBehalfOf,omitempty"`
+	Action       string    `json:"action"`
+	SignalID     string    `json:"signalId,omitempty"`
+	// Query is what a read of many signals selected, as URL query
+	// parameters (an export's format and filter).
+	Query         string `json:"query,omitempty"`
+	CorrelationID string `json:"correlationId,omitempty"`
 	// Sequence is the record's position in the trail (set when read).
 	Sequence uint64 `json:"sequence,omitempty"`
 }

@@ -41,16 +41,20 @@ func (s *Server) record(r *http.Request, action, signalID string) *Problem {
 // recordAs writes an audit record for an actor that is not the token's
 // subject: an anonymous filing, the holder of a receipt code.
 func (s *Server) recordAs(r *http.Request, actor, role, organisation, action, signalID string) *Problem {
-	err := s.deps.Audit.Write(r.Context(), audit.Record{
-		Actor:         actor,
-		Role:          role,
-		Organisation:  organisation,
-		Action:        action,
-		SignalID:      signalID,
-		CorrelationID: correlationID(r.Context()),
-	})
-	if err != nil {
-		s.deps.Logger.Error("audit write failed; refusing the request", zap.Error(err), zap.String("action", action), zap.String("correlationId", correlationID(r.Context())))
+	return s.writeRecord(r, audit.Record{Actor: actor, Role: role, Organisation: organisation, Action: action, SignalID: signalID})
+}
+
+// recordQuery writes an audit record for the caller's read of many
+// signals, with what the read selected.
+func (s *Server) recordQuery(r *http.Request, action, query string) *Problem {
+	p, _ := auth.FromContext(r.Context())
+	return s.writeRecord(r, audit.Record{Actor: p.Subject, Role: string(p.Role), Organisation: p.Organisation, Action: action, Query: query})
+}
+
+func (s *Server) writeRecord(r *http.Request, rec audit.Record) *Problem {
+	rec.CorrelationID = correlationID(r.Context())
+	if err := s.deps.Audit.Write(r.Context(), rec); err != nil {
+		s.deps.Logger.Error("audit write failed; refusing the request", zap.Error(err), zap.String("action", rec.Action), zap.String("correlationId", rec.CorrelationID))
 		return newProblem(http.StatusServiceUnavailable, "audit-unavailable", "Audit trail unavailable", "the access could not be recorded, so it was not carried out; try again")
 	}
 	return nil

@@ -56,6 +56,7 @@ func FuzzQueryParsers(f *testing.F) {
 		"groupBy=category,period&period=week&from=2026-01-01&to=2026-06-30",
 		"groupBy=category,specialty,region", "from=2026-02-30", "asOf=9999-12-31", "basis=occurred&period=month",
 		"region=NL-UT&region=NO-46&organisation=umc-utrecht", "%zz", "a=1&a=2&a=3",
+		"format=csv&from=2026-01-01&to=2026-02-01&status=closed", "format=ndjson&from=2026-11-20T14:30:00%2B01:00", "to=0000-01-01",
 	} {
 		f.Add(seed)
 	}
@@ -82,5 +83,11 @@ func FuzzQueryParsers(f *testing.F) {
 		}
 		_, p = parseTrendQuery(q)
 		check("trends", p)
+		e, p := parseExportQuery(q)
+		check("export", p)
+		if p == nil && (e.format != "ndjson" && e.format != "csv" ||
+			!e.filter.ReportedFrom.IsZero() && !e.filter.ReportedTo.IsZero() && !e.filter.ReportedFrom.Before(e.filter.ReportedTo)) {
+			t.Fatalf("export accepted %q as %+v", raw, e)
+		}
 	})
 }

@@ -18,6 +18,8 @@ import (
 	lessonsvc "github.com/safesignal/safesignal/adapters/lessons"
 	"github.com/safesignal/safesignal/adapters/metrics"
 	"github.com/safesignal/safesignal/adapters/peersupport"
+	"github.com/safesignal/safesignal/adapters/postgres"
+	"github.com/safesignal/safesignal/adapters/postgres/pgtest"
 	"github.com/safesignal/safesignal/eventstore"
 	"github.com/safesignal/safesignal/eventstore/jstest"
 	"github.com/safesignal/safesignal/projections"
@@ -49,6 +51,36 @@ func newHarness(t *testing.T) *harness {
 // newHarnessLogging is newHarness with the API logging to logger.
 func newHarnessLogging(t *testing.T, logger *zap.Logger) *harness {
 	t.Helper()
+	return newHarnessWith(t, harnessOptions{logger: logger})
+}
+
+// harnessOptions vary the harness.
+type harnessOptions struct {
+	// logger receives the API's log (default: none).
+	logger *zap.Logger
+	// postgres keeps the signal detail read model in PostgreSQL (a schema
+	// of the test's own) instead of memory.
+	postgres bool
+}
+
+func newHarnessWith(t *testing.T, o harnessOptions) *harness {
+	t.Helper()
+	logger := o.logger
+	if logger == nil {
+		logger = zap.NewNop()
+	}
+	var detail signaldetail.Store = signaldetail.NewMemory()
+	if o.postgres {
+		pool := pgtest.Pool(t)
+		if _, err := postgres.Migrate(context.Background(), pool); err != nil {
+			t.Fatal(err)
+		}
+		store, err := postgres.OpenSignalDetail(context.Background(), pool)
+		if err != nil {
+			t.Fatal(err)
+		}
+		detail = store
+	}
 	srv := jstest.Start(t)
 	_, js := srv.JetStream(t)
 	ctx, cancel := context.WithCancel(context.Background())
@@ -79,7 +111,6 @@ func newHarnessLogging(t *testing.T, logger *zap.Logger) *harness {
 	if err != nil {
 		t.Fatal(err)
 	}
-	detail := signaldetail.NewMemory()
 	runner := projections.NewRunner(log, reg, detail, projections.RunnerOptions{ConsumerName: "detail_test"}, zap.NewNop())
 	done := make(chan struct{})
 	go func() {

@@ -109,6 +109,8 @@ func requestFor(t *testing.T, rt httpapi.Route, signalID, receipt, peerRequestID
 		return path, mustJSON(t, b)
 	case "GET /api/v1/audit":
 		return path + "?signal=" + signalID, nil
+	case "GET /api/v1/exports/signals":
+		return path + "?format=csv&from=2020-01-01", nil
 	case "POST /api/v1/admin/erasures":
 		return path, []byte(`{"reporter":"nobody-at-all"}`)
 	case "GET /api/v1/trends":
@@ -231,6 +233,11 @@ func TestAuthorizationMatrix(t *testing.T) {
 				}
 				if !slices.Contains(want, r.status) {
 					t.Fatalf("got %d, want one of %v: %s", r.status, want, r.body)
+				}
+				// The export is scoped to the caller's organisation: the
+				// signal under test is in it exactly for its own officers.
+				if key == "GET /api/v1/exports/signals" && r.status == http.StatusOK && strings.Contains(string(r.body), signalID) != c.sameOrg {
+					t.Fatalf("export holds the signal: %v, caller of its organisation: %v", !c.sameOrg, c.sameOrg)
 				}
 			})
 		}

@@ -141,6 +141,10 @@ func (s *Server) Routes() []Route {
 		{Method: http.MethodPost, Pattern: "/api/v1/imports/signals", Roles: []auth.Role{auth.RoleSafetyOfficer}, handler: s.importSignals},
 		{Method: http.MethodGet, Pattern: "/api/v1/audit", Roles: []auth.Role{auth.RoleAdmin}, handler: s.getAudit},
 		{Method: http.MethodGet, Pattern: "/api/v1/triage", Roles: []auth.Role{auth.RoleSafetyOfficer}, handler: s.getTriage},
+		// Bulk export of the caller's organisation's signals, for its own
+		// analysts: the triage board's readers, the safety officers. Not
+		// admins, who have no organisation and read one signal at a time.
+		{Method: http.MethodGet, Pattern: "/api/v1/exports/signals", Roles: []auth.Role{auth.RoleSafetyOfficer}, handler: s.exportSignals},
 		{Method: http.MethodGet, Pattern: "/api/v1/escalations", Roles: []auth.Role{auth.RoleColleague, auth.RoleSafetyOfficer}, handler: s.getEscalations},
 		{Method: http.MethodGet, Pattern: "/api/v1/me/signals", Roles: reporters, handler: s.getMySignals},
 		{Method: http.MethodPost, Pattern: "/api/v1/admin/erasures", Roles: []auth.Role{auth.RoleAdmin}, handler: s.postErasure},
@@ -314,6 +318,10 @@ func (sr *statusRecorder) WriteHeader(code int) {
 	}
 	sr.ResponseWriter.WriteHeader(code)
 }
+
+// Unwrap lets http.ResponseController reach the connection's writer, to
+// flush a streamed answer and extend its write deadline.
+func (sr *statusRecorder) Unwrap() http.ResponseWriter { return sr.ResponseWriter }
 
 func (sr *statusRecorder) Write(b []byte) (int, error) {
 	if sr.status == 0 {

@@ -4,6 +4,7 @@ import (
 	"context"
 	"encoding/json"
 	"fmt"
+	"iter"
 	"slices"
 	"strings"
 	"time"
@@ -30,7 +31,14 @@ const SignalDetailVersion = 1
 type SignalDetail struct {
 	pool  *pgxpool.Pool
 	table string // the table, also the checkpoint's name
+	// exportPage is how many rows one query of an export reads (default
+	// defaultExportPage).
+	exportPage int
 }
+
+// defaultExportPage is the rows an export reads per query: enough to keep
+// round trips few, few enough that an export of any size holds one page.
+const defaultExportPage = 500
 
 var _ signaldetail.Store = (*SignalDetail)(nil)
 
@@ -483,4 +491,79 @@ func (s *SignalDetail) Due(ctx context.Context, escalatedBefore, dueBefore time.
 		out = append(out, signaldetail.DueOf(v, escalatedBefore, dueBefore)...)
 	}
 	return out, nil
+}
+
+// Export implements signaldetail.Store. It reads the organisation's rows
+// in pages by (reported_at, id), each page one short query that holds no
+// connection while the consumer writes, so memory stays at one page
+// whatever the export's size. Each page starts where the last ended
+// (keyset paging on the organisation's index), so a page costs the same
+// at the end of a large export as at its start. The query holds only the
+// conditions in force, so that a cached generic plan still uses the
+// index. Rows changed during the export are read as they are when their
+// page is read.
+func (s *SignalDetail) Export(ctx context.Context, org string, f signaldetail.ExportFilter) iter.Seq2[signaldetail.View, error] {
+	return func(yield func(signaldetail.View, error) bool) {
+		size := s.exportPage
+		if size <= 0 {
+			size = defaultExportPage
+		}
+		where := []string{"organisation = $1"}
+		args := []any{org}
+		cond := func(sql string, arg any) {
+			args = append(args, arg)
+			where = append(where, strings.ReplaceAll(sql, "$?", fmt.Sprintf("$%d", len(args))))
+		}
+		for _, c := range []struct {
+			col  string
+			vals []string
+		}{{"status", texts(f.Statuses)}, {"kind", texts(f.Kinds)}, {"harm", texts(f.Harms)}, {"category", texts(f.Categories)}} {
+			if len(c.vals) > 0 {
+				cond(c.col+" = ANY($?::text[])", c.vals)
+			}
+		}
+		if !f.ReportedFrom.IsZero() {
+			cond("reported_at >= $?", f.ReportedFrom)
+		}
+		if !f.ReportedTo.IsZero() {
+			cond("reported_at < $?", f.ReportedTo)
+		}
+		base := "SELECT reported_at, id, doc FROM " + s.table + " WHERE " + strings.Join(where, " AND ")
+		n := len(args)
+		first := fmt.Sprintf("%s ORDER BY reported_at, id LIMIT $%d", base, n+1)
+		next := fmt.Sprintf("%s AND (reported_at, id) > ($%d, $%d) ORDER BY reported_at, id LIMIT $%d", base, n+1, n+2, n+3)
+		sql, pageArgs := first, append(slices.Clip(args), size)
+		for {
+			rows, err := s.pool.Query(ctx, sql, pageArgs...)
+			if err != nil {
+				yield(signaldetail.View{}, fmt.Errorf("%s: export: %w", s.table, err))
+				return
+			}
+			page := make([]signaldetail.View, 0, size)
+			var at time.Time
+			var id uuid.UUID
+			var doc []byte
+			_, err = pgx.ForEachRow(rows, []any{&at, &id, &doc}, func() error {
+				var v signaldetail.View
+				if err := json.Unmarshal(doc, &v); err != nil {
+					return fmt.Errorf("decode row %s: %w", id, err)
+				}
+				page = append(page, v)
+				return nil
+			})
+			if err != nil {
+				yield(signaldetail.View{}, fmt.Errorf("%s: export: %w", s.table, err))
+				return
+			}
+			for _, v := range page {
+				if !yield(v, nil) {
+					return
+				}
+			}
+			if len(page) < size {
+				return
+			}
+			sql, pageArgs = next, append(slices.Clip(args), at, id, size)
+		}
+	}
 }

@@ -188,7 +188,8 @@ func (h *Handler) triage(w http.ResponseWriter, r *http.Request, s session) {
 		h.render(w, r, res.status, "triage", "triage.title", Page{Errors: problemMessages(c, res), Data: map[string]any{"Filter": in}})
 		return
 	}
-	h.render(w, r, http.StatusOK, "triage", "triage.title", Page{Notice: noticeOf(c, r), Data: map[string]any{"Filter": in, "Rows": body.Signals, "Total": body.Total}})
+	h.render(w, r, http.StatusOK, "triage", "triage.title", Page{Notice: noticeOf(c, r), Data: map[string]any{"Filter": in, "Rows": body.Signals, "Total": body.Total,
+		"CanExport": h.allowed(s.p.Role, screenExport.method, screenExport.pattern)}})
 }
 
 func noticeOf(c *catalogue, r *http.Request) string {

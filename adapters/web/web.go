@@ -113,6 +113,7 @@ func New(opts Options) (*Handler, error) {
 	h.mux.HandleFunc("POST /ui/file", h.csrf(h.screen(screenFile, h.fileSubmit)))
 	h.mux.HandleFunc("GET /ui/mine", h.screen(screenMine, h.mine))
 	h.mux.HandleFunc("GET /ui/triage", h.screen(screenTriage, h.triage))
+	h.mux.HandleFunc("GET /ui/exports/signals", h.screen(screenExport, h.exportSignals))
 	h.mux.HandleFunc("GET /ui/signals/{id}", h.screen(screenSignal, h.signal))
 	h.mux.HandleFunc("POST /ui/signals/{id}/{command}", h.csrf(h.command))
 	h.mux.HandleFunc("GET /ui/escalations", h.screen(screenInbox, h.inbox))

@@ -1,6 +1,7 @@
 package web_test
 
 import (
+	"encoding/csv"
 	"encoding/json"
 	"net/http"
 	"net/url"
@@ -96,6 +97,7 @@ func TestScreensFollowTheAccessTable(t *testing.T) {
 		{"/ui/peer-support/inbox", http.MethodGet, "/api/v1/peer-support/inbox", true},
 		{"/ui/audit", http.MethodGet, "/api/v1/audit", true},
 		{"/ui/erasures", http.MethodPost, "/api/v1/admin/erasures", true},
+		{"/ui/exports/signals?format=csv", http.MethodGet, "/api/v1/exports/signals", false},
 	}
 	allowed := func(role auth.Role, method, pattern string) bool {
 		for _, rt := range h.api.Routes() {
@@ -286,5 +288,51 @@ func TestCommandFormsFollowTheAccessTable(t *testing.T) {
 	}
 	if res := off.post("/ui/signals/"+id+"/feedback", url.Values{"csrf": {off.csrf(pg)}, "version": {"1"}, "message": {"Thanks"}}); res.status != http.StatusConflict {
 		t.Errorf("command on a stale version: %d, want 409", res.status)
+	}
+}
+
+// TestTriageOffersTheExport: the triage board links to the bulk export,
+// which the browser downloads with the session, streamed from the API.
+func TestTriageOffersTheExport(t *testing.T) {
+	h := newHarness(t)
+	rep := h.client()
+	rep.signIn(people[auth.RoleReporter])
+	form := rep.get("/ui/file")
+	filed := rep.post("/ui/file", url.Values{"csrf": {rep.csrf(form)}, "kind": {"near_miss"}, "category": {"medication"}, "harm": {"none"},
+		"description": {"=1+1 tenfold dose prepared"}, "date": {time.Now().Format(time.DateOnly)},
+		"specialty": {"anaesthesiology"}, "region": {"NL-UT"}, "action": {"file"}, "key": {"k-export"}})
+	if filed.status != http.StatusCreated {
+		t.Fatalf("filing: %d %.800s", filed.status, filed.body)
+	}
+	off := h.client()
+	off.signIn(people[auth.RoleSafetyOfficer])
+	board := off.get("/ui/triage")
+	for _, link := range []string{`href="/ui/exports/signals?format=csv"`, `href="/ui/exports/signals?format=ndjson"`} {
+		if !strings.Contains(board.body, link) {
+			t.Fatalf("the triage board has no %s", link)
+		}
+	}
+	req, err := http.NewRequest(http.MethodGet, h.url+"/ui/exports/signals?format=csv", nil)
+	if err != nil {
+		t.Fatal(err)
+	}
+	resp, err := off.http.Do(req)
+	if err != nil {
+		t.Fatal(err)
+	}
+	defer resp.Body.Close()
+	rows, err := csv.NewReader(resp.Body).ReadAll()
+	if err != nil || resp.StatusCode != http.StatusOK || !strings.HasPrefix(resp.Header.Get("Content-Type"), "text/csv") ||
+		!strings.HasPrefix(resp.Header.Get("Content-Disposition"), "attachment") {
+		t.Fatalf("download: %d %v %v, %v", resp.StatusCode, resp.Header, err, rows)
+	}
+	if len(rows) != 2 || !slices.Contains(rows[1], "'=1+1 tenfold dose prepared") {
+		t.Fatalf("CSV: %q", rows)
+	}
+	// Others are refused with a page, not the API's JSON.
+	rep2 := h.client()
+	rep2.signIn(people[auth.RoleReporter])
+	if res := rep2.get("/ui/exports/signals?format=csv"); res.status != http.StatusForbidden || !strings.Contains(res.body, "<html") {
+		t.Fatalf("a reporter's download: %d %.300s", res.status, res.body)
 	}
 }

@@ -127,6 +127,28 @@ func sortTriage(rows []TriageRow, by string) {
 	})
 }
 
+// ExportFilter selects the signals of a bulk export. Empty lists and zero
+// times select everything.
+type ExportFilter struct {
+	Statuses   []domain.Status
+	Kinds      []domain.Kind
+	Harms      []domain.Harm
+	Categories []domain.Category
+	// ReportedFrom (inclusive) and ReportedTo (exclusive) bound when the
+	// signal was reported.
+	ReportedFrom time.Time
+	ReportedTo   time.Time
+}
+
+func (f ExportFilter) match(v View) bool {
+	return (len(f.Statuses) == 0 || slices.Contains(f.Statuses, v.Status)) &&
+		(len(f.Kinds) == 0 || slices.Contains(f.Kinds, v.Kind)) &&
+		(len(f.Harms) == 0 || slices.Contains(f.Harms, v.Harm)) &&
+		(len(f.Categories) == 0 || slices.Contains(f.Categories, v.Category)) &&
+		(f.ReportedFrom.IsZero() || !v.ReportedAt.Before(f.ReportedFrom)) &&
+		(f.ReportedTo.IsZero() || v.ReportedAt.Before(f.ReportedTo))
+}
+
 // EscalationItem is an escalation as its recipients see it: what the
 // escalating organisation wrote for them, never the signal's own text or
 // its reporter.

@@ -3,8 +3,11 @@
 package signaldetail
 
 import (
+	"bytes"
 	"cmp"
 	"context"
+	"fmt"
+	"iter"
 	"slices"
 	"sync"
 	"time"
@@ -44,6 +47,11 @@ type Store interface {
 	// sent before escalatedBefore, and pending regulatory deadlines due
 	// before dueBefore.
 	Due(ctx context.Context, escalatedBefore, dueBefore time.Time) ([]DueItem, error)
+	// Export yields an organisation's signals that match the filter,
+	// oldest report first (ties by id), for a bulk export. It stops at the
+	// first error, which it yields, and when the consumer stops. A store
+	// that can page does, so that a large export is never held whole.
+	Export(ctx context.Context, org string, f ExportFilter) iter.Seq2[View, error]
 }
 
 // Fold applies one event to the view of its signal. The detail view keeps
@@ -238,6 +246,33 @@ func (m *Memory) ServiceLevels(_ context.Context, org string) (ServiceLevels, er
 	sl.Acknowledged, sl.WithFeedback = len(ack), len(fb)
 	sl.MedianSecondsToAcknowledge, sl.MedianSecondsToFirstFeedback = Median(ack), Median(fb)
 	return sl, nil
+}
+
+// Export implements Store. It yields from a snapshot taken under the read
+// lock, so that a slow consumer never holds up the projection.
+func (m *Memory) Export(ctx context.Context, org string, f ExportFilter) iter.Seq2[View, error] {
+	return func(yield func(View, error) bool) {
+		m.mu.RLock()
+		views := make([]View, 0, len(m.byOrg[org]))
+		for id := range m.byOrg[org] {
+			if v := m.signals[id]; f.match(v) {
+				views = append(views, v)
+			}
+		}
+		m.mu.RUnlock()
+		slices.SortFunc(views, func(a, b View) int {
+			return cmp.Or(a.ReportedAt.Compare(b.ReportedAt), bytes.Compare(a.ID[:], b.ID[:]))
+		})
+		for _, v := range views {
+			if err := ctx.Err(); err != nil {
+				yield(View{}, fmt.Errorf("export %s: %w", org, err))
+				return
+			}
+			if !yield(v, nil) {
+				return
+			}
+		}
+	}
 }
 
 // Due implements Store.

@@ -225,6 +225,51 @@ func Run(t *testing.T, newStore NewStore) {
 			t.Fatalf("offset past the end: %d rows, %v", len(past), err)
 		}
 	})
+
+	t.Run("export yields one organisation oldest first and stops when told", func(t *testing.T) {
+		t.Parallel()
+		s := newStore(t)
+		ApplyAll(t, s, h, 50)
+		ctx := context.Background()
+		all, err := Collect(ctx, s, "umc-utrecht", signaldetail.ExportFilter{})
+		if err != nil {
+			t.Fatal(err)
+		}
+		if len(all) != 40 {
+			t.Fatalf("exported %d signals, want 40", len(all))
+		}
+		seen := map[uuid.UUID]bool{}
+		for i, v := range all {
+			if v.Organisation != "umc-utrecht" || seen[v.ID] {
+				t.Fatalf("row %d: %s of %s (seen before: %v)", i, v.ID, v.Organisation, seen[v.ID])
+			}
+			seen[v.ID] = true
+			if i > 0 && v.ReportedAt.Before(all[i-1].ReportedAt) {
+				t.Fatalf("row %d reported before row %d", i, i-1)
+			}
+		}
+		n := 0
+		for _, err := range s.Export(ctx, "umc-utrecht", signaldetail.ExportFilter{}) {
+			if err != nil {
+				t.Fatal(err)
+			}
+			if n++; n == 3 {
+				break
+			}
+		}
+		cancelled, cancel := context.WithCancel(ctx)
+		cancel()
+		var failed error
+		for _, err := range s.Export(cancelled, "umc-utrecht", signaldetail.ExportFilter{}) {
+			if err != nil {
+				failed = err
+				break
+			}
+		}
+		if failed == nil {
+			t.Fatal("an export on a cancelled context did not fail")
+		}
+	})
 }
 
 // ApplyAll feeds the history to s in batches of size commits.
@@ -322,6 +367,26 @@ func Compare(t *testing.T, s, want signaldetail.Store, h History, now time.Time)
 		w, _ := want.EscalationsFor(ctx, r)
 		same(fmt.Sprintf("EscalationsFor %+v", r), g, w)
 	}
+	exports := []signaldetail.ExportFilter{{}, {Statuses: []domain.Status{domain.StatusRejected, domain.StatusDuplicate}},
+		{Kinds: []domain.Kind{domain.KindHarmfulIncident}, Harms: []domain.Harm{domain.HarmModerate}},
+		{Categories: []domain.Category{domain.Categories()[2], domain.Categories()[5]}},
+		{ReportedFrom: base.Add(10 * time.Hour), ReportedTo: base.Add(40 * time.Hour)},
+		{ReportedFrom: base.Add(37 * time.Minute)}, {ReportedTo: base.Add(37 * time.Minute)}}
+	for _, o := range append(orgs, struct{ org, region string }{"nowhere", "XX"}) {
+		for i, f := range exports {
+			g, err := Collect(ctx, s, o.org, f)
+			if err != nil {
+				t.Fatalf("Export %s filter %d: %v", o.org, i, err)
+			}
+			w, _ := Collect(ctx, want, o.org, f)
+			same(fmt.Sprintf("Export %s filter %d", o.org, i), g, w)
+			for _, v := range g {
+				if v.Organisation != o.org {
+					t.Fatalf("Export %s yielded a signal of %s", o.org, v.Organisation)
+				}
+			}
+		}
+	}
 	for _, d := range []time.Duration{0, 24 * time.Hour, 10 * 24 * time.Hour, 60 * 24 * time.Hour} {
 		g, err := s.Due(ctx, base.Add(d), base.Add(d))
 		if err != nil {
@@ -332,6 +397,18 @@ func Compare(t *testing.T, s, want signaldetail.Store, h History, now time.Time)
 		sortDue(w)
 		same(fmt.Sprintf("Due at +%s", d), g, w)
 	}
+}
+
+// Collect gathers what Export yields.
+func Collect(ctx context.Context, s signaldetail.Store, org string, f signaldetail.ExportFilter) ([]signaldetail.View, error) {
+	out := []signaldetail.View{}
+	for v, err := range s.Export(ctx, org, f) {
+		if err != nil {
+			return nil, err
+		}
+		out = append(out, v)
+	}
+	return out, nil
 }
 
 // sortDue orders reminders, which stores return in no particular order.
