@@ -24,7 +24,7 @@ func AuditActions() []string {
 	out := []string{actionFile, actionRead, actionAuditQuery, actionTrendsRead,
 		"signal.receipt.read", "signal.fhir", "signal.history", "signal.import",
 		"signals.mine", "triage.list", "escalations.list", "lesson.publish",
-		"peer_support.inbox", "peer_support.acknowledge", "erasure.signal", "erasure.reporter"}
+		"peer_support.inbox", "peer_support.acknowledge", "erasure.signal", "erasure.reporter", actionExport}
 	for _, c := range commandSpecs() {
 		out = append(out, "signal."+c.name)
 	}

@@ -27,6 +27,8 @@ type auditRecord struct {
 	OnBehalfOf   string    `json:"onBehalfOf"`
 	Action       string    `json:"action"`
 	SignalID     string    `json:"signalId"`
+	// Query is what a read of many signals (an export) selected.
+	Query string `json:"query"`
 }
 
 // auditRow is one line of the audit table, translated.
