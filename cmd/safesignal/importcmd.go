@@ -14,6 +14,7 @@ import (
 	"strings"
 	"time"
 
+	"github.com/safesignal/safesignal/adapters/csvcell"
 	"github.com/safesignal/safesignal/adapters/importclient"
 	"github.com/schollz/progressbar/v3"
 )
@@ -198,7 +199,9 @@ func writeImportReport(path string, bad []importclient.BadRow) error {
 		_ = w.Write([]string{"row", "line", "rowKey", "field", "code", "message"})
 		for _, b := range bad {
 			for _, e := range b.Errors {
-				_ = w.Write([]string{strconv.Itoa(b.Row), strconv.Itoa(b.Line), b.RowKey, e.Field, e.Code, e.Message})
+				// The row key comes from the file: a spreadsheet must not
+				// run it as a formula.
+				_ = w.Write(csvcell.GuardRecord([]string{strconv.Itoa(b.Row), strconv.Itoa(b.Line), b.RowKey, e.Field, e.Code, e.Message}))
 			}
 		}
 		w.Flush()
