@@ -46,12 +46,7 @@ func TestOIDCSignInInBrowser(t *testing.T) {
 	if bin == "" {
 		t.Skip("chromium not found: run deploy/dev/ensure-chromium.sh (make test does) or set SAFESIGNAL_CHROMIUM")
 	}
-	idp, err := mockoidc.Run()
-	if err != nil {
-		t.Fatal(err)
-	}
-	t.Cleanup(func() { _ = idp.Shutdown() })
-	idp.ClientID = "safesignal"
+	idp := startProvider(t)
 	addr := freeAddr(t)
 	port := addr[strings.LastIndex(addr, ":")+1:]
 	base := "http://localhost:" + port

@@ -3,6 +3,7 @@ package main
 import (
 	"encoding/json"
 	"io"
+	"net"
 	"net/http"
 	"net/http/cookiejar"
 	"net/url"
@@ -35,6 +36,28 @@ func (u staffUser) Claims(_ []string, base *mockoidc.IDTokenClaims) (jwt.Claims,
 		Specialty string `json:"specialty,omitempty"`
 		Region    string `json:"region,omitempty"`
 	}{base, u.role, u.org, u.specialty, u.region}, nil
+}
+
+// startProvider starts an OpenID Connect provider that knows Safesignal
+// as the client "safesignal" and insists on PKCE (S256). Its settings are
+// made before it serves: its handlers read them unguarded.
+func startProvider(t *testing.T) *mockoidc.MockOIDC {
+	t.Helper()
+	idp, err := mockoidc.NewServer(nil)
+	if err != nil {
+		t.Fatal(err)
+	}
+	idp.ClientID = "safesignal"
+	idp.CodeChallengeMethodsSupported = []string{"S256"}
+	ln, err := net.Listen("tcp", "127.0.0.1:0")
+	if err != nil {
+		t.Fatal(err)
+	}
+	if err := idp.Start(ln, nil); err != nil {
+		t.Fatal(err)
+	}
+	t.Cleanup(func() { _ = idp.Shutdown() })
+	return idp
 }
 
 // browser is a cookie jar that shows each redirect to the test.
@@ -95,13 +118,7 @@ func (b *browser) cookie(base, name string) string {
 // an account without a role and a foreign return address all end without a
 // session.
 func TestOIDCSignIn(t *testing.T) {
-	idp, err := mockoidc.Run()
-	if err != nil {
-		t.Fatal(err)
-	}
-	t.Cleanup(func() { _ = idp.Shutdown() })
-	idp.ClientID = "safesignal"
-	idp.CodeChallengeMethodsSupported = []string{"S256"}
+	idp := startProvider(t)
 
 	bin := buildBinary(t)
 	addr := freeAddr(t)
