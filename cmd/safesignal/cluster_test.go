@@ -142,6 +142,9 @@ func TestClusterFailover(t *testing.T) {
 	ids := make([][]string, clients)
 	var created atomic.Int64
 	var wg sync.WaitGroup
+	// stop ends the clients when the test gives up, so that no client
+	// outlives it.
+	stop := make(chan struct{})
 	for c := range clients {
 		wg.Add(1)
 		go func() {
@@ -149,6 +152,11 @@ func TestClusterFailover(t *testing.T) {
 			for i := range perClient {
 				key := fmt.Sprintf("c%d-%d", c, i)
 				for attempt := 0; ; attempt++ {
+					select {
+					case <-stop:
+						return
+					default:
+					}
 					o, err := file(client, p.url, token, key, "marker-"+key+"-end")
 					if err == nil && o.status == http.StatusCreated {
 						ids[c] = append(ids[c], o.id)
@@ -165,16 +173,30 @@ func TestClusterFailover(t *testing.T) {
 		}()
 	}
 
-	// Kill the stream leader once filings run, then a follower.
+	// Kill the stream leader once filings run, then a follower. Every
+	// wait has a deadline: a stalled cluster fails the test, saying where,
+	// instead of hanging it.
+	giveUp := func(format string, args ...any) {
+		t.Helper()
+		close(stop)
+		wg.Wait()
+		t.Logf("serve's log, last 8 KiB:\n%s", lastBytes(p.logs.String(), 8<<10))
+		t.Fatalf(format, args...)
+	}
 	waitCreated := func(n int64) {
-		for created.Load() < n {
-			time.Sleep(5 * time.Millisecond)
+		t.Helper()
+		for deadline := time.Now().Add(3 * time.Minute); created.Load() < n; time.Sleep(5 * time.Millisecond) {
+			if time.Now().After(deadline) {
+				giveUp("only %d of %d filings acknowledged after 3 minutes", created.Load(), n)
+			}
 		}
 	}
 	waitCreated(clients * perClient / 4)
 	var killedLeader *node
-	for killedLeader == nil {
-		killedLeader = leader()
+	for deadline := time.Now().Add(time.Minute); killedLeader == nil; time.Sleep(50 * time.Millisecond) {
+		if killedLeader = leader(); killedLeader == nil && time.Now().After(deadline) {
+			giveUp("the event stream has no leader after a minute")
+		}
 	}
 	killedLeader.stop()
 	t.Logf("killed the stream leader %s after %d filings", killedLeader.name, created.Load())
@@ -192,6 +214,9 @@ func TestClusterFailover(t *testing.T) {
 		killedLeader.start(t, routes) // two of three again: quorum back
 	}
 	wg.Wait()
+	if t.Failed() {
+		t.Logf("serve's log, last 8 KiB:\n%s", lastBytes(p.logs.String(), 8<<10))
+	}
 	if follower != nil {
 		follower.start(t, routes)
 	} else {
@@ -259,4 +284,12 @@ func TestClusterFailover(t *testing.T) {
 		}
 	}
 	t.Logf("%d filings, each in the log once (last sequence %s)", clients*perClient, strconv.FormatUint(info.State.LastSeq, 10))
+}
+
+// lastBytes is the end of s, at most n bytes.
+func lastBytes(s string, n int) string {
+	if len(s) <= n {
+		return s
+	}
+	return s[len(s)-n:]
 }
