@@ -193,6 +193,7 @@ func tiesAndWords(t *testing.T, s lessons.Store) {
 	a := uuid.MustParse("0193a5f0-0000-7000-8000-00000000f00a")
 	b := uuid.MustParse("0193a5f0-0000-7000-8000-00000000f00b")
 	c := uuid.MustParse("0193a5f0-0000-7000-8000-00000000f00c")
+	orphan := uuid.MustParse("0193a5f0-0000-7000-8000-00000000f00d")
 	same := at.Add(123456789)
 	text := func(title string) domain.LessonText {
 		return domain.LessonText{Title: title, WhatHappened: "Æresløs Überdosis café; Straße Łódź œuvre.", WhatWasLearned: "ISBAR-overlevering (2×)."}
@@ -203,9 +204,15 @@ func tiesAndWords(t *testing.T, s lessons.Store) {
 		ev(3, a, domain.LessonPublished{LessonID: a, Kind: domain.LessonGoodPractice, Organisation: "isala", Language: "nl", PublishedAt: same, Text: text("Eerste")}),
 		ev(4, a, domain.LessonTranslated{LessonID: a, Language: "en", TranslatedAt: same.Add(time.Hour), Text: text("Zebra crossing")}),
 		ev(5, a, domain.LessonTranslated{LessonID: a, Language: "en", TranslatedAt: same.Add(2 * time.Hour), Text: text("Pedestrian crossing")}),
+		// An event of a lesson the log holds no publication of: no search
+		// finds it.
+		ev(6, orphan, domain.LessonApplied{LessonID: orphan, Organisation: "isala", AppliedAt: same}),
 	}
-	if err := s.Apply(ctx, batch, 5); err != nil {
+	if err := s.Apply(ctx, batch, 6); err != nil {
 		t.Fatal(err)
+	}
+	if v, ok, err := s.Get(ctx, orphan); err != nil || ok && v.Exists() {
+		t.Errorf("a lesson never published: %+v, %v, %v", v, ok, err)
 	}
 	got, total, err := s.Search(ctx, lessons.Query{Organisation: "isala"})
 	if err != nil || total != 3 || len(got) != 3 || got[0].ID != b || got[1].ID != a || got[2].ID != c {
@@ -227,6 +234,7 @@ func tiesAndWords(t *testing.T, s lessons.Store) {
 		{"pedestrian", 1},
 		{"zebra", 0},
 		{"tweede", 1},
+		{"", 3},
 		{"eerste crossing", 1},
 	} {
 		if _, total, err := s.Search(ctx, lessons.Query{Text: tc.q}); err != nil || total != tc.total {
