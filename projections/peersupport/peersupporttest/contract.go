@@ -144,6 +144,31 @@ func Run(t *testing.T, newStore func(t *testing.T) peersupport.Store) {
 		}
 	})
 
+	t.Run("a request never opened is in no inbox", func(t *testing.T) {
+		t.Parallel()
+		ctx := context.Background()
+		s := full(t)
+		stray := uuid.MustParse("0193a5f0-0000-7000-8000-00000000e005")
+		ack := ev(8, stray, domain.PeerSupportRequestAcknowledged{RequestID: stray, Supporter: "jan", AcknowledgedAt: At})
+		if err := s.Apply(ctx, []projections.Event{ack}, 8); err != nil {
+			t.Fatal(err)
+		}
+		for _, org := range []string{"", "umc-utrecht"} {
+			inbox, err := s.Inbox(ctx, org)
+			if err != nil {
+				t.Fatal(err)
+			}
+			for _, v := range inbox {
+				if v.ID == stray {
+					t.Fatalf("the inbox of %q shows a request never opened", org)
+				}
+			}
+		}
+		if v, ok, err := s.Get(ctx, stray); err != nil || ok && v.Exists() {
+			t.Errorf("a request never opened: %+v, %v, %v", v, ok, err)
+		}
+	})
+
 	t.Run("checkpoint", func(t *testing.T) {
 		t.Parallel()
 		ctx := context.Background()
