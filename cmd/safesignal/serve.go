@@ -236,9 +236,14 @@ func runServer(ctx context.Context, cfg serveConfig, logger *zap.Logger) error {
 		detail, cube, pingDB = store, trendStore, pool.Ping
 		peerRequests, library = peerStore, lessonStore
 		// Tables built by another version of the code are rebuilt from
-		// the log before the runner follows it.
+		// the log before the runner follows it, one store at a time: a
+		// rebuild holds a connection for its lock and needs others for its
+		// work, and concurrent ones could take the whole pool.
+		var rebuilding sync.Mutex
 		for _, s := range []rebuildableStore{store, trendStore, peerStore, lessonStore} {
 			prepare[s.Name()] = func(ctx context.Context) error {
+				rebuilding.Lock()
+				defer rebuilding.Unlock()
 				_, err := s.Rebuild(ctx, log, codec, postgres.RebuildOptions{Logger: logger})
 				return err
 			}
