@@ -143,6 +143,13 @@ func rebuild(ctx context.Context, pool *pgxpool.Pool, live rebuildable, log proj
 	}
 	name := live.base()
 	var res RebuildResult
+	if !opts.Force {
+		// Most starts find the tables current: say so without taking the
+		// lock, which holds a connection of the pool while it waits.
+		if st, err := stale(ctx, pool, live); err != nil || !st {
+			return res, err
+		}
+	}
 	err := withLock(ctx, pool, "projection:"+name, func() error {
 		if !opts.Force {
 			st, err := stale(ctx, pool, live)

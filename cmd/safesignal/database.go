@@ -14,6 +14,8 @@ import (
 	"github.com/safesignal/safesignal/adapters/postgres"
 	"github.com/safesignal/safesignal/eventstore"
 	"github.com/safesignal/safesignal/projections"
+	"github.com/safesignal/safesignal/projections/lessons"
+	"github.com/safesignal/safesignal/projections/peersupport"
 	"github.com/safesignal/safesignal/projections/signaldetail"
 	"github.com/safesignal/safesignal/projections/trends"
 	"github.com/schollz/progressbar/v3"
@@ -67,7 +69,9 @@ func migrate(ctx context.Context, args []string, stdout, stderr io.Writer) error
 }
 
 // projectionNames are the read models replay can rebuild.
-func projectionNames() []string { return []string{signaldetail.Name, trends.Name} }
+func projectionNames() []string {
+	return []string{signaldetail.Name, trends.Name, peersupport.Name, lessons.Name}
+}
 
 // replay rebuilds PostgreSQL read models from the log into fresh tables
 // and swaps them in; a running serve keeps answering from the old tables
@@ -141,10 +145,18 @@ func replay(ctx context.Context, args []string, stdout, stderr io.Writer) error 
 	if err != nil {
 		return err
 	}
-	type rebuilder interface {
-		Rebuild(context.Context, projections.Log, *projections.Codec, postgres.RebuildOptions) (postgres.RebuildResult, error)
+	requests, err := postgres.OpenPeerSupport(ctx, pool)
+	if err != nil {
+		return err
 	}
-	stores := map[string]rebuilder{signaldetail.Name: detail, trends.Name: cube}
+	library, err := postgres.OpenLessons(ctx, pool)
+	if err != nil {
+		return err
+	}
+	stores := map[string]rebuildableStore{}
+	for _, s := range []rebuildableStore{detail, cube, requests, library} {
+		stores[s.Name()] = s
+	}
 	for _, n := range projectionNames() {
 		if *name != "" && n != *name {
 			continue

@@ -3,6 +3,7 @@ package main
 import (
 	"bytes"
 	"context"
+	"encoding/json"
 	"net/http"
 	"os"
 	"os/exec"
@@ -238,5 +239,131 @@ func TestTwoReplicasShareOneDatabase(t *testing.T) {
 		if status != http.StatusOK || !strings.Contains(string(body), o.id) {
 			t.Fatalf("replica %d triage: %d %s", i, status, body)
 		}
+	}
+}
+
+// TestLibraryAndPeerSupportSurviveARestart publishes a lesson and asks
+// for peer support through serve with --database-url, stops it, marks the
+// stored rows in PostgreSQL, and starts it again: what it serves then
+// comes from the tables (the marks show), not from a rebuild, and each is
+// visible to the roles that may see it and to no other.
+func TestLibraryAndPeerSupportSurviveARestart(t *testing.T) {
+	if testing.Short() {
+		t.Skip("process-level test")
+	}
+	t.Parallel()
+	srv := jstest.Start(t)
+	ctx := context.Background()
+	_, url := pgtest.Schema(t)
+	pool, err := pgxpool.New(ctx, url)
+	if err != nil {
+		t.Fatal(err)
+	}
+	defer pool.Close()
+	bin := buildBinary(t)
+	dataDir := t.TempDir()
+	args := []string{"--nats-url", srv.ClientURL(), "--database-url", url}
+	tok := func(role, org, subject string, extra ...string) string {
+		return tokenFor(t, bin, dataDir, append([]string{"--role", role, "--org", org, "--subject", subject}, extra...)...)
+	}
+	officer := tok("safety_officer", "umc-utrecht", "olga")
+	reporter := tok("reporter", "umc-utrecht", "bob")
+	petra := tok("peer_supporter", "umc-utrecht", "petra")
+	paul := tok("peer_supporter", "haukeland", "paul")
+	colleague := tokenFor(t, bin, dataDir, "--role", "colleague", "--org", "isala", "--subject", "cora", "--specialty", "surgery", "--region", "NL-OV")
+
+	p := spawn(t, bin, dataDir, args...)
+	waitReady(t, p, time.Minute)
+	lesson, _ := json.Marshal(map[string]string{
+		"kind": "good_practice", "language": "nb", "title": "Strukturert overlevering på kirurgisk post",
+		"whatHappened": "Viktig informasjon gikk tapt ved vaktskifte.", "whatWasLearned": "En fast sjekkliste hjelper.",
+		"category": "clinical_process", "specialty": "surgery",
+	})
+	status, body := call(t, http.MethodPost, p.url+"/api/v1/lessons", officer, lesson)
+	var created struct {
+		ID string `json:"id"`
+	}
+	if err := json.Unmarshal(body, &created); status != http.StatusCreated || err != nil {
+		t.Fatalf("publish: %d %s", status, body)
+	}
+	lessonID := created.ID
+	status, body = call(t, http.MethodPost, p.url+"/api/v1/peer-support", reporter, []byte(`{"contact":"PEERMARK-dect 4411","message":"PEERMARK could someone call me?"}`))
+	if err := json.Unmarshal(body, &created); status != http.StatusCreated || err != nil {
+		t.Fatalf("peer support: %d %s", status, body)
+	}
+	requestID := created.ID
+	// Both are in their tables, and the checkpoints hold them.
+	deadline := time.Now().Add(30 * time.Second)
+	for len(tableRows(t, pool, "lessons")) != 1 || len(tableRows(t, pool, "peer_support")) != 1 {
+		if time.Now().After(deadline) {
+			t.Fatalf("the rows never reached PostgreSQL:\n%s", p.logs.String())
+		}
+		time.Sleep(50 * time.Millisecond)
+	}
+	_ = p.cmd.Process.Signal(syscall.SIGTERM)
+	_ = p.cmd.Wait()
+	last := checkpointOf(t, pool, "signal_detail")
+	for _, name := range []string{"lessons", "peer_support"} {
+		if cp := checkpointOf(t, pool, name); cp == 0 || cp != last {
+			t.Fatalf("%s: checkpoint %d, signal_detail's %d", name, cp, last)
+		}
+	}
+
+	// Marks only the tables hold: a restart that rebuilt from the log
+	// would lose them.
+	for _, q := range []string{
+		`UPDATE lessons SET doc = jsonb_set(doc, '{Text,title}', '"FROM-POSTGRES Strukturert overlevering"')`,
+		`UPDATE peer_support SET doc = jsonb_set(doc, '{Message}', '"FROM-POSTGRES PEERMARK could someone call me?"')`,
+	} {
+		if tag, err := pool.Exec(ctx, q); err != nil || tag.RowsAffected() != 1 {
+			t.Fatalf("%s: %v, %v", q, tag, err)
+		}
+	}
+	p = spawn(t, bin, dataDir, args...)
+	waitReady(t, p, time.Minute)
+	if strings.Contains(p.logs.String(), "projection rebuilt") {
+		t.Fatalf("serve rebuilt a read model at a restart on current tables:\n%s", p.logs.String())
+	}
+
+	// The lesson: every role finds it, a colleague of another
+	// organisation by a folded word of it too.
+	for who, token := range map[string]string{"officer": officer, "reporter": reporter, "colleague": colleague, "peer supporter": paul} {
+		status, body := call(t, http.MethodGet, p.url+"/api/v1/lessons?q=kirurgisk+OVERLEVERING+pa", token, nil)
+		if status != http.StatusOK || !strings.Contains(string(body), lessonID) || !strings.Contains(string(body), "FROM-POSTGRES") || !strings.Contains(string(body), `"total":1`) {
+			t.Errorf("%s searching the library: %d %s", who, status, body)
+		}
+	}
+	if status, body := call(t, http.MethodGet, p.url+"/api/v1/lessons/"+lessonID, colleague, nil); status != http.StatusOK || !strings.Contains(string(body), "FROM-POSTGRES") {
+		t.Errorf("the lesson: %d %s", status, body)
+	}
+
+	// The request: in the inbox of its organisation's peer supporter
+	// only.
+	status, body = call(t, http.MethodGet, p.url+"/api/v1/peer-support/inbox", petra, nil)
+	if status != http.StatusOK || !strings.Contains(string(body), requestID) || !strings.Contains(string(body), "FROM-POSTGRES") || !strings.Contains(string(body), `"requester":"bob"`) {
+		t.Fatalf("the inbox after the restart: %d %s", status, body)
+	}
+	if status, body := call(t, http.MethodGet, p.url+"/api/v1/peer-support/inbox", paul, nil); status != http.StatusOK || strings.Contains(string(body), "PEERMARK") || strings.Contains(string(body), requestID) {
+		t.Errorf("another organisation's inbox: %d %s", status, body)
+	}
+	for who, token := range map[string]string{"officer": officer, "reporter": reporter, "colleague": colleague} {
+		if status, body := call(t, http.MethodGet, p.url+"/api/v1/peer-support/inbox", token, nil); status != http.StatusForbidden || strings.Contains(string(body), "PEERMARK") {
+			t.Errorf("the inbox as %s: %d %s", who, status, body)
+		}
+	}
+	// And the store goes on following the log from its checkpoint.
+	if status, body := call(t, http.MethodPost, p.url+"/api/v1/peer-support/"+requestID+"/acknowledge", petra, nil); status != http.StatusOK {
+		t.Fatalf("acknowledge: %d %s", status, body)
+	}
+	deadline = time.Now().Add(30 * time.Second)
+	for {
+		status, body = call(t, http.MethodGet, p.url+"/api/v1/peer-support/inbox", petra, nil)
+		if status == http.StatusOK && strings.Contains(string(body), `"acknowledgedBy":"petra"`) && strings.Contains(string(body), "FROM-POSTGRES") {
+			break
+		}
+		if time.Now().After(deadline) {
+			t.Fatalf("the acknowledgement never showed: %d %s", status, body)
+		}
+		time.Sleep(50 * time.Millisecond)
 	}
 }

@@ -193,12 +193,17 @@ func runServer(ctx context.Context, cfg serveConfig, logger *zap.Logger) error {
 	var (
 		detail signaldetail.Store
 		cube   trends.Store
+		// Peer support and the lesson library (issue #6): requests and
+		// lessons are aggregates of their own, each with a read model.
+		peerRequests peerread.Store
+		library      lessons.Store
 		// prepare runs before the runner of the same name follows the log.
 		prepare = map[string]func(context.Context) error{}
 		pingDB  func(context.Context) error
 	)
 	if cfg.databaseURL == "" {
 		detail, cube = signaldetail.NewMemory(), trends.NewMemory()
+		peerRequests, library = peerread.NewMemory(), lessons.NewMemory()
 	} else {
 		pool, err := postgres.Connect(ctx, cfg.databaseURL)
 		if err != nil {
@@ -220,45 +225,40 @@ func runServer(ctx context.Context, cfg serveConfig, logger *zap.Logger) error {
 		if err != nil {
 			return err
 		}
-		detail, cube, pingDB = store, trendStore, pool.Ping
-		// Tables built by another version of the code are rebuilt from
-		// the log before the runner follows it.
-		prepare[store.Name()] = func(ctx context.Context) error {
-			_, err := store.Rebuild(ctx, log, codec, postgres.RebuildOptions{Logger: logger})
+		peerStore, err := postgres.OpenPeerSupport(ctx, pool)
+		if err != nil {
 			return err
 		}
-		prepare[trendStore.Name()] = func(ctx context.Context) error {
-			_, err := trendStore.Rebuild(ctx, log, codec, postgres.RebuildOptions{Logger: logger})
+		lessonStore, err := postgres.OpenLessons(ctx, pool)
+		if err != nil {
 			return err
+		}
+		detail, cube, pingDB = store, trendStore, pool.Ping
+		peerRequests, library = peerStore, lessonStore
+		// Tables built by another version of the code are rebuilt from
+		// the log before the runner follows it, one store at a time: a
+		// rebuild holds a connection for its lock and needs others for its
+		// work, and concurrent ones could take the whole pool.
+		var rebuilding sync.Mutex
+		for _, s := range []rebuildableStore{store, trendStore, peerStore, lessonStore} {
+			prepare[s.Name()] = func(ctx context.Context) error {
+				rebuilding.Lock()
+				defer rebuilding.Unlock()
+				_, err := s.Rebuild(ctx, log, codec, postgres.RebuildOptions{Logger: logger})
+				return err
+			}
 		}
 		logger.Info("read models in PostgreSQL")
 	}
 	// Trend-signal detection keeps its state in memory and is rebuilt at
 	// every start; what it raises goes to the log once (trendsignals).
 	detector := detect.New(detect.Options{})
-	runners := []*projections.Runner{
-		projections.NewRunner(log, codec, detail, projections.RunnerOptions{
-			ConsumerName: detail.Name() + "_" + instance, InactiveThreshold: time.Hour, BatchSize: 500,
-		}, logger),
-		projections.NewRunner(log, codec, cube, projections.RunnerOptions{
-			ConsumerName: cube.Name() + "_" + instance, InactiveThreshold: time.Hour, BatchSize: 500,
-		}, logger),
-		projections.NewRunner(log, codec, detector, projections.RunnerOptions{
-			ConsumerName: detector.Name() + "_" + instance, InactiveThreshold: time.Hour, BatchSize: 500,
-		}, logger),
+	var runners []*projections.Runner
+	for _, p := range []projections.Projection{detail, cube, detector, peerRequests, library} {
+		runners = append(runners, projections.NewRunner(log, codec, p, projections.RunnerOptions{
+			ConsumerName: p.Name() + "_" + instance, InactiveThreshold: time.Hour, BatchSize: 500,
+		}, logger))
 	}
-	// Peer support (issue #6): requests are an aggregate of their own; the
-	// peer supporters' inbox is a memory read model rebuilt at every start.
-	peerRequests := peerread.NewMemory()
-	runners = append(runners, projections.NewRunner(log, codec, peerRequests, projections.RunnerOptions{
-		ConsumerName: peerRequests.Name() + "_" + instance, InactiveThreshold: time.Hour, BatchSize: 500,
-	}, logger))
-	// The lesson library (issue #6): lessons are an aggregate of their own;
-	// the library is a memory read model rebuilt at every start.
-	library := lessons.NewMemory()
-	runners = append(runners, projections.NewRunner(log, codec, library, projections.RunnerOptions{
-		ConsumerName: library.Name() + "_" + instance, InactiveThreshold: time.Hour, BatchSize: 500,
-	}, logger))
 
 	runCtx, stopRunners := context.WithCancel(context.Background())
 	defer stopRunners()
@@ -492,6 +492,13 @@ func parseRoleMap(s string) (map[string]auth.Role, error) {
 		out[k] = auth.Role(v)
 	}
 	return out, nil
+}
+
+// rebuildableStore is a PostgreSQL read model that serve rebuilds when
+// its tables were built by another version of the code.
+type rebuildableStore interface {
+	Name() string
+	Rebuild(context.Context, projections.Log, *projections.Codec, postgres.RebuildOptions) (postgres.RebuildResult, error)
 }
 
 func instanceID() string {

@@ -79,23 +79,33 @@ func (m *Memory) Checkpoint(context.Context) (uint64, error) {
 	return m.checkpoint, nil
 }
 
-// Apply implements projections.Projection.
+// LessonID returns the id of the lesson an event belongs to.
+func LessonID(e projections.Event) (uuid.UUID, error) {
+	id, err := uuid.Parse(e.Envelope.AggregateID)
+	if err != nil {
+		return uuid.Nil, fmt.Errorf("lessons: sequence %d: aggregate id: %w", e.Sequence, err)
+	}
+	return id, nil
+}
+
+// Apply implements projections.Projection. Events at or below the
+// checkpoint were folded in already (a redelivery) and are skipped.
 func (m *Memory) Apply(_ context.Context, batch []projections.Event, through uint64) error {
 	ids := make([]uuid.UUID, len(batch))
 	for i, e := range batch {
 		if e.Envelope.AggregateType != projections.AggregateLesson {
 			continue
 		}
-		id, err := uuid.Parse(e.Envelope.AggregateID)
+		id, err := LessonID(e)
 		if err != nil {
-			return fmt.Errorf("lessons: aggregate id: %w", err)
+			return err
 		}
 		ids[i] = id
 	}
 	m.mu.Lock()
 	defer m.mu.Unlock()
 	for i, e := range batch {
-		if e.Envelope.AggregateType != projections.AggregateLesson {
+		if e.Envelope.AggregateType != projections.AggregateLesson || e.Sequence <= m.checkpoint {
 			continue
 		}
 		v := View{Lesson: domain.EvolveLesson(m.lessons[ids[i]].Lesson, e.Data), Sequence: e.Sequence}

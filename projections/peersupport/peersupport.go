@@ -25,7 +25,9 @@ type View struct {
 	Sequence uint64
 }
 
-// Store holds the read model.
+// Store holds the read model. Requests are confidential: a store answers
+// no other query than these. The contract suite in peersupporttest keeps
+// every implementation alike.
 type Store interface {
 	projections.Projection
 	// Get returns a request, or false when the read model does not hold it.
@@ -57,23 +59,33 @@ func (m *Memory) Checkpoint(context.Context) (uint64, error) {
 	return m.checkpoint, nil
 }
 
-// Apply implements projections.Projection.
+// RequestID returns the id of the request an event belongs to.
+func RequestID(e projections.Event) (uuid.UUID, error) {
+	id, err := uuid.Parse(e.Envelope.AggregateID)
+	if err != nil {
+		return uuid.Nil, fmt.Errorf("peer support: sequence %d: aggregate id: %w", e.Sequence, err)
+	}
+	return id, nil
+}
+
+// Apply implements projections.Projection. Events at or below the
+// checkpoint were folded in already (a redelivery) and are skipped.
 func (m *Memory) Apply(_ context.Context, batch []projections.Event, through uint64) error {
 	ids := make([]uuid.UUID, len(batch))
 	for i, e := range batch {
 		if e.Envelope.AggregateType != projections.AggregatePeerSupport {
 			continue
 		}
-		id, err := uuid.Parse(e.Envelope.AggregateID)
+		id, err := RequestID(e)
 		if err != nil {
-			return fmt.Errorf("peer support: aggregate id: %w", err)
+			return err
 		}
 		ids[i] = id
 	}
 	m.mu.Lock()
 	defer m.mu.Unlock()
 	for i, e := range batch {
-		if e.Envelope.AggregateType != projections.AggregatePeerSupport {
+		if e.Envelope.AggregateType != projections.AggregatePeerSupport || e.Sequence <= m.checkpoint {
 			continue
 		}
 		old, existed := m.requests[ids[i]]
@@ -103,8 +115,14 @@ func (m *Memory) Inbox(_ context.Context, org string) ([]View, error) {
 		out = append(out, m.requests[id])
 	}
 	m.mu.RUnlock()
-	slices.SortFunc(out, func(a, b View) int {
+	SortNewestFirst(out)
+	return out, nil
+}
+
+// SortNewestFirst orders requests as the inbox shows them: newest first,
+// ties by id, descending.
+func SortNewestFirst(vs []View) {
+	slices.SortFunc(vs, func(a, b View) int {
 		return cmp.Or(b.RequestedAt.Compare(a.RequestedAt), cmp.Compare(b.ID.String(), a.ID.String()))
 	})
-	return out, nil
 }

@@ -10,7 +10,13 @@ import (
 	"github.com/safesignal/safesignal/eventstore"
 	"github.com/safesignal/safesignal/projections"
 	"github.com/safesignal/safesignal/projections/peersupport"
+	"github.com/safesignal/safesignal/projections/peersupport/peersupporttest"
 )
+
+func TestMemoryContract(t *testing.T) {
+	t.Parallel()
+	peersupporttest.Run(t, func(*testing.T) peersupport.Store { return peersupport.NewMemory() })
+}
 
 func event(aggType string, id uuid.UUID, seq uint64, e domain.Event) projections.Event {
 	return projections.Event{Sequence: seq, Envelope: eventstore.Envelope{AggregateType: aggType, AggregateID: id.String()}, Data: e}
