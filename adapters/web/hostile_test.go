@@ -52,18 +52,18 @@ func TestHostileInputNeverBreaksAPage(t *testing.T) {
 		"/ui/file":               {},
 	}
 	posts := map[string][]string{
-		"/ui/file":                                {"kind", "category", "harm", "description", "immediateActions", "date", "time", "specialty", "region", "action", "key", "anonymous", "peerSupport"},
+		"/ui/file":                                 {"kind", "category", "harm", "description", "immediateActions", "date", "time", "specialty", "region", "action", "key", "anonymous", "peerSupport"},
 		"/ui/signals/" + signal + "/acknowledge":   {"version", "key"},
 		"/ui/signals/" + signal + "/escalate":      {"version", "message", "summary", "specialties", "regions", "key"},
 		"/ui/signals/" + signal + "/feedback":      {"version", "message", "key"},
 		"/ui/signals/" + signal + "/ask":           {"version", "question", "key"},
 		"/ui/signals/" + signal + "/no-such-thing": {"version"},
-		"/ui/lessons":                             {"kind", "signalId", "language", "title", "whatHappened", "whatWasLearned", "category", "specialty"},
-		"/ui/peer-support":                        {"contact", "message"},
-		"/ui/erasures":                            {"what", "signalId", "reporter", "confirm"},
-		"/ui/receipt":                             {"receipt"},
-		"/ui/receipt/reply":                       {"receipt", "questionId", "reply"},
-		"/ui/lang":                                {"lang", "back"},
+		"/ui/lessons":                              {"kind", "signalId", "language", "title", "whatHappened", "whatWasLearned", "category", "specialty"},
+		"/ui/peer-support":                         {"contact", "message"},
+		"/ui/erasures":                             {"what", "signalId", "reporter", "confirm"},
+		"/ui/receipt":                              {"receipt"},
+		"/ui/receipt/reply":                        {"receipt", "questionId", "reply"},
+		"/ui/lang":                                 {"lang", "back"},
 	}
 	statuses := map[int]int{}
 	for role, p := range people {
