@@ -16,17 +16,19 @@ import (
 const (
 	EventPeerSupportRequestOpened       = "PeerSupportRequestOpened"
 	EventPeerSupportRequestAcknowledged = "PeerSupportRequestAcknowledged"
+	EventPeerSupportRequesterErased     = "PeerSupportRequesterErased"
 )
 
 // PeerSupportEventTypes lists the event types of peer-support requests.
 func PeerSupportEventTypes() []string {
-	return []string{EventPeerSupportRequestOpened, EventPeerSupportRequestAcknowledged}
+	return []string{EventPeerSupportRequestOpened, EventPeerSupportRequestAcknowledged, EventPeerSupportRequesterErased}
 }
 
 // Peer-support command names.
 const (
 	CommandRequestPeerSupport     = "request-peer-support"
 	CommandAcknowledgePeerSupport = "acknowledge-peer-support"
+	CommandErasePeerSupport       = "erase-peer-support-requester"
 )
 
 const peerSupportAggregate = "peer-support request"
@@ -50,6 +52,9 @@ type PeerSupportRequest struct {
 	// AcknowledgedAt and AcknowledgedBy record the first contact.
 	AcknowledgedAt time.Time
 	AcknowledgedBy string
+	// RequesterErased is set once the requester was erased (GDPR Art.
+	// 17): Requester, Contact and Message are empty for good.
+	RequesterErased bool
 }
 
 // Exists reports whether the request was made.
@@ -81,6 +86,16 @@ type AcknowledgePeerSupport struct {
 // CommandName implements Command.
 func (AcknowledgePeerSupport) CommandName() string { return CommandAcknowledgePeerSupport }
 
+// ErasePeerSupportRequester erases the requester from the request: their
+// name, and the contact and message, which identify them too. The
+// acknowledgement (who took it up, and when) stays.
+type ErasePeerSupportRequester struct {
+	At time.Time
+}
+
+// CommandName implements Command.
+func (ErasePeerSupportRequester) CommandName() string { return CommandErasePeerSupport }
+
 // PeerSupportRequestOpened records a request. Requester, contact and
 // message are sealed: the first with the person's key, the others with the
 // request's own key.
@@ -108,6 +123,17 @@ type PeerSupportRequestAcknowledged struct {
 func (PeerSupportRequestAcknowledged) EventType() string {
 	return EventPeerSupportRequestAcknowledged
 }
+
+// PeerSupportRequesterErased records that the requester was erased from
+// the request. It carries nothing sensitive: the data itself becomes
+// unreadable when the request's and the person's data keys are destroyed.
+type PeerSupportRequesterErased struct {
+	RequestID uuid.UUID `json:"requestId"`
+	ErasedAt  time.Time `json:"erasedAt"`
+}
+
+// EventType implements Event.
+func (PeerSupportRequesterErased) EventType() string { return EventPeerSupportRequesterErased }
 
 // DecidePeerSupport decides a command on a request.
 func DecidePeerSupport(r PeerSupportRequest, c Command) ([]Event, error) {
@@ -156,6 +182,19 @@ func DecidePeerSupport(r PeerSupportRequest, c Command) ([]Event, error) {
 			return nil, err
 		}
 		return []Event{PeerSupportRequestAcknowledged{RequestID: r.ID, Supporter: c.Supporter, AcknowledgedAt: c.At.UTC()}}, nil
+	case ErasePeerSupportRequester:
+		if !r.Exists() {
+			return nil, &TransitionError{Command: c.CommandName(), Cause: ErrNotFound, Aggregate: peerSupportAggregate}
+		}
+		if r.RequesterErased {
+			return nil, &TransitionError{Command: c.CommandName(), Reason: "the requester was erased already", Aggregate: peerSupportAggregate}
+		}
+		var fe fieldErrors
+		validateAt(&fe, c.At)
+		if err := fe.err(); err != nil {
+			return nil, err
+		}
+		return []Event{PeerSupportRequesterErased{RequestID: r.ID, ErasedAt: c.At.UTC()}}, nil
 	default:
 		return nil, &TransitionError{Command: c.CommandName(), Reason: "not a peer-support command", Aggregate: peerSupportAggregate}
 	}
@@ -171,6 +210,9 @@ func EvolvePeerSupport(r PeerSupportRequest, e Event) PeerSupportRequest {
 		}
 	case PeerSupportRequestAcknowledged:
 		r.AcknowledgedAt, r.AcknowledgedBy = e.AcknowledgedAt, e.Supporter
+	case PeerSupportRequesterErased:
+		r.RequesterErased = true
+		r.Requester, r.Contact, r.Message = "", "", ""
 	default:
 		return r
 	}

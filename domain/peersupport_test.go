@@ -30,6 +30,7 @@ func TestPeerSupport(t *testing.T) {
 		return c
 	}
 	acked := domain.PeerSupportRequestAcknowledged{RequestID: peerRequestID, Supporter: "peer-petra", AcknowledgedAt: hour(3)}
+	erased := domain.PeerSupportRequesterErased{RequestID: peerRequestID, ErasedAt: hour(5)}
 	for _, tc := range []struct {
 		name       string
 		given      []domain.Event
@@ -45,6 +46,11 @@ func TestPeerSupport(t *testing.T) {
 		{name: "acknowledged", given: []domain.Event{peerRequested()}, when: domain.AcknowledgePeerSupport{Supporter: "peer-petra", At: hour(3)}, then: []domain.Event{acked}},
 		{name: "acknowledged twice", given: []domain.Event{peerRequested(), acked}, when: domain.AcknowledgePeerSupport{Supporter: "peer-paul", At: hour(4)}, wantErr: domain.ErrIllegalTransition},
 		{name: "acknowledging nothing", when: domain.AcknowledgePeerSupport{Supporter: "peer-petra", At: hour(3)}, wantErr: domain.ErrNotFound},
+		{name: "requester erased", given: []domain.Event{peerRequested(), acked}, when: domain.ErasePeerSupportRequester{At: hour(5)}, then: []domain.Event{erased}},
+		{name: "requester erased before any contact", given: []domain.Event{peerRequested()}, when: domain.ErasePeerSupportRequester{At: hour(5)}, then: []domain.Event{erased}},
+		{name: "requester erased twice", given: []domain.Event{peerRequested(), erased}, when: domain.ErasePeerSupportRequester{At: hour(6)}, wantErr: domain.ErrIllegalTransition},
+		{name: "erasing nothing", when: domain.ErasePeerSupportRequester{At: hour(5)}, wantErr: domain.ErrNotFound},
+		{name: "erasure without a time", given: []domain.Event{peerRequested()}, when: domain.ErasePeerSupportRequester{}, wantFields: []string{"at"}},
 		{name: "a signal command", given: []domain.Event{peerRequested()}, when: domain.AcknowledgeSignal{At: hour(3)}, wantErr: domain.ErrIllegalTransition},
 	} {
 		t.Run(tc.name, func(t *testing.T) {
@@ -79,5 +85,30 @@ func TestPeerSupport(t *testing.T) {
 	r := domain.EvolvePeerSupport(domain.EvolvePeerSupport(domain.PeerSupportRequest{}, peerRequested()), acked)
 	if r.Version != 2 || r.TimeToFirstContact() != 2*time.Hour || r.AcknowledgedBy != "peer-petra" {
 		t.Errorf("state %+v", r)
+	}
+}
+
+// TestPeerSupportRequesterErased: the erasure blanks whatever identifies
+// the requester and keeps the organisation, the source and the first
+// contact, so the time-to-first-contact figures stay.
+func TestPeerSupportRequesterErased(t *testing.T) {
+	t.Parallel()
+	var r domain.PeerSupportRequest
+	for _, e := range []domain.Event{
+		peerRequested(),
+		domain.PeerSupportRequestAcknowledged{RequestID: peerRequestID, Supporter: "peer-petra", AcknowledgedAt: hour(3)},
+		domain.PeerSupportRequesterErased{RequestID: peerRequestID, ErasedAt: hour(5)},
+	} {
+		r = domain.EvolvePeerSupport(r, e)
+	}
+	want := domain.PeerSupportRequest{
+		ID: peerRequestID, Version: 3, Organisation: "umc-utrecht", Source: domain.PeerSupportDirect, RequestedAt: hour(1),
+		AcknowledgedAt: hour(3), AcknowledgedBy: "peer-petra", RequesterErased: true,
+	}
+	if !reflect.DeepEqual(r, want) {
+		t.Fatalf("state %+v, want %+v", r, want)
+	}
+	if r.TimeToFirstContact() != 2*time.Hour {
+		t.Errorf("time to first contact %v", r.TimeToFirstContact())
 	}
 }

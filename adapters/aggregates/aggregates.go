@@ -45,6 +45,10 @@ func New[S any](log eventstore.Store, codec *projections.Codec, now func() time.
 // Now is the service's clock.
 func (s *Service[S]) Now() time.Time { return s.now() }
 
+// Keyring is the keyring of the data keys that seal the aggregates'
+// sensitive fields; an erasure destroys keys in it.
+func (s *Service[S]) Keyring() eventstore.Keyring { return s.codec.Keyring() }
+
 // Result says where a command's events were stored.
 type Result struct {
 	ID       uuid.UUID

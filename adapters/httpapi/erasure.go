@@ -6,6 +6,7 @@ import (
 	"github.com/google/uuid"
 	"github.com/safesignal/safesignal/adapters/auth"
 	"github.com/safesignal/safesignal/adapters/commands"
+	"github.com/safesignal/safesignal/adapters/peersupport"
 )
 
 type erasureRequest struct {
@@ -14,7 +15,8 @@ type erasureRequest struct {
 }
 
 // postErasure answers POST /api/v1/admin/erasures: erase one signal's free
-// text, or one reporter's identity from every signal they filed by name.
+// text, or one reporter's identity from every signal they filed by name
+// and from every peer-support request they made.
 func (s *Server) postErasure(w http.ResponseWriter, r *http.Request) {
 	p, _ := auth.FromContext(r.Context())
 	body, prob := readBody(w, r)
@@ -61,10 +63,38 @@ func (s *Server) postErasure(w http.ResponseWriter, r *http.Request) {
 	for _, v := range views {
 		ids = append(ids, v.ID)
 	}
+	// The peer-support requests first: once the person's key is gone the
+	// log no longer says which requests were theirs.
+	peers, err := s.erasePeerSupportRequester(r, req.Reporter, meta)
+	if err != nil {
+		writeProblem(w, r, s.problemOf(r, err, "peer-support request"))
+		return
+	}
 	n, err := s.deps.Commands.EraseReporter(r.Context(), req.Reporter, ids, meta)
 	if err != nil {
 		writeProblem(w, r, s.commandProblem(r, err))
 		return
 	}
-	writeJSON(w, http.StatusOK, map[string]any{"erased": "reporter", "signals": n})
+	writeJSON(w, http.StatusOK, map[string]any{"erased": "reporter", "signals": n, "peerSupportRequests": peers})
+}
+
+// erasePeerSupportRequester erases the person from the peer-support
+// requests they made, when peer support is enabled, and waits for the
+// read model to show it.
+func (s *Server) erasePeerSupportRequester(r *http.Request, subject string, meta commands.Meta) (int, error) {
+	if s.deps.PeerSupport == nil || s.deps.PeerRequests == nil {
+		return 0, nil
+	}
+	ids, err := s.deps.PeerRequests.ByRequester(r.Context(), subject)
+	if err != nil {
+		return 0, err
+	}
+	n, last, err := peersupport.EraseRequester(r.Context(), s.deps.PeerSupport, subject, ids, meta.Actor, meta.CorrelationID)
+	if err != nil {
+		return n, err
+	}
+	if last > 0 {
+		s.waitForReadModel(r.Context(), last)
+	}
+	return n, nil
 }

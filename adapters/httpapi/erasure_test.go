@@ -1,11 +1,15 @@
 package httpapi_test
 
 import (
+	"context"
 	"net/http"
 	"strings"
 	"testing"
 
 	"github.com/safesignal/safesignal/adapters/auth"
+	"github.com/safesignal/safesignal/domain"
+	"github.com/safesignal/safesignal/eventstore"
+	"github.com/safesignal/safesignal/projections"
 )
 
 // TestErasureOverHTTP: erasing a signal empties its text everywhere the API
@@ -60,5 +64,104 @@ func TestErasureOverHTTP(t *testing.T) {
 		if r := h.do(http.MethodPost, "/api/v1/admin/erasures", admin, []byte(bad), nil); r.status != http.StatusUnprocessableEntity && r.status != http.StatusBadRequest {
 			t.Errorf("%s: %d", bad, r.status)
 		}
+	}
+}
+
+// TestErasureReachesPeerSupport: erasing a reporter also erases them from
+// the peer-support requests they made, at filing and directly. The peer
+// supporters' inbox no longer shows their name, contact or message as
+// soon as the erasure answers, without a rebuild, with the read model in
+// memory and in PostgreSQL; the log can no longer open them either.
+// Another person's request is untouched, the first contact stays, and a
+// repeat is harmless.
+func TestErasureReachesPeerSupport(t *testing.T) {
+	t.Parallel()
+	for _, tc := range []struct {
+		name string
+		opts harnessOptions
+	}{
+		{"memory", harnessOptions{}},
+		{"postgres", harnessOptions{postgres: true}},
+	} {
+		t.Run(tc.name, func(t *testing.T) {
+			t.Parallel()
+			h := newHarnessWith(t, tc.opts)
+			const name, contact, message = "erin-5d1e", "CANARY-c0n7act dect 4471", "CANARY-m3ss I keep seeing the monitor."
+			admin := h.token(auth.Principal{Subject: "ada", Role: auth.RoleAdmin})
+			petra := h.token(auth.Principal{Subject: "petra", Role: auth.RolePeerSupporter, Organisation: "umc-utrecht"})
+			erin := h.token(reporter(name, "umc-utrecht"))
+			body := validBody()
+			body["peerSupportRequested"] = true
+			if r := h.do(http.MethodPost, "/api/v1/signals", erin, mustJSON(t, body), nil); r.status != http.StatusCreated {
+				t.Fatalf("file: %d %s", r.status, r.body)
+			}
+			ask := func(token string, contact, message string) string {
+				t.Helper()
+				r := h.do(http.MethodPost, "/api/v1/peer-support", token, mustJSON(t, map[string]string{"contact": contact, "message": message}), nil)
+				var opened struct {
+					ID string `json:"id"`
+				}
+				r.json(t, &opened)
+				if r.status != http.StatusCreated || opened.ID == "" {
+					t.Fatalf("ask for peer support: %d %s", r.status, r.body)
+				}
+				return opened.ID
+			}
+			direct := ask(erin, contact, message)
+			kept := ask(h.token(reporter("frank", "umc-utrecht")), "KEEP-contact", "KEEP-message")
+			if r := h.do(http.MethodPost, "/api/v1/peer-support/"+direct+"/acknowledge", petra, nil, nil); r.status != http.StatusOK {
+				t.Fatalf("acknowledge: %d %s", r.status, r.body)
+			}
+			if r := h.do(http.MethodGet, "/api/v1/peer-support/inbox", petra, nil, nil); !strings.Contains(string(r.body), "CANARY") || !strings.Contains(string(r.body), name) {
+				t.Fatalf("the inbox before the erasure: %d %s", r.status, r.body)
+			}
+
+			for i, want := range []string{`"peerSupportRequests":2`, `"peerSupportRequests":0`} {
+				r := h.do(http.MethodPost, "/api/v1/admin/erasures", admin, mustJSON(t, map[string]string{"reporter": name}), nil)
+				if r.status != http.StatusOK || !strings.Contains(string(r.body), want) {
+					t.Fatalf("erasure %d: %d %s, want %s", i+1, r.status, r.body, want)
+				}
+				inbox := h.do(http.MethodGet, "/api/v1/peer-support/inbox", petra, nil, nil)
+				if inbox.status != http.StatusOK || strings.Contains(string(inbox.body), "CANARY") || strings.Contains(string(inbox.body), name) || strings.Contains(string(inbox.body), "dect 4471") {
+					t.Fatalf("the inbox after erasure %d: %d %s", i+1, inbox.status, inbox.body)
+				}
+				var got struct {
+					Requests []map[string]any `json:"requests"`
+				}
+				inbox.json(t, &got)
+				if len(got.Requests) != 3 {
+					t.Fatalf("the inbox holds %d requests, want 3: %s", len(got.Requests), inbox.body)
+				}
+				for _, req := range got.Requests {
+					switch {
+					case req["id"] == kept:
+						if req["requester"] != "frank" || req["contact"] != "KEEP-contact" || req["message"] != "KEEP-message" || req["requesterErased"] != nil {
+							t.Errorf("another person's request changed: %v", req)
+						}
+					case req["requester"] != "" || req["contact"] != nil || req["message"] != nil || req["requesterErased"] != true:
+						t.Errorf("an erased request: %v", req)
+					case req["id"] == direct && (req["acknowledgedBy"] != "petra" || req["timeToFirstContactSeconds"] == nil):
+						t.Errorf("the erasure lost the first contact: %v", req)
+					}
+				}
+			}
+
+			// The log itself no longer opens the name, contact or message.
+			commits, err := h.log.Load(context.Background(), eventstore.Aggregate{Type: projections.AggregatePeerSupport, ID: direct}, 0)
+			if err != nil || len(commits) != 3 {
+				t.Fatalf("the request's log: %d commits, %v", len(commits), err)
+			}
+			for _, c := range commits {
+				events, err := h.codec.Decode(context.Background(), c)
+				if err != nil {
+					t.Fatal(err)
+				}
+				for _, e := range events {
+					if o, ok := e.Data.(domain.PeerSupportRequestOpened); ok && (o.Requester != "" || o.Contact != "" || o.Message != "") {
+						t.Errorf("the log still opens %+v", o)
+					}
+				}
+			}
+		})
 	}
 }

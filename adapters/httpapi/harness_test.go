@@ -58,8 +58,8 @@ func newHarnessLogging(t *testing.T, logger *zap.Logger) *harness {
 type harnessOptions struct {
 	// logger receives the API's log (default: none).
 	logger *zap.Logger
-	// postgres keeps the signal detail read model in PostgreSQL (a schema
-	// of the test's own) instead of memory.
+	// postgres keeps the signal detail and peer-support read models in
+	// PostgreSQL (a schema of the test's own) instead of memory.
 	postgres bool
 }
 
@@ -70,6 +70,7 @@ func newHarnessWith(t *testing.T, o harnessOptions) *harness {
 		logger = zap.NewNop()
 	}
 	var detail signaldetail.Store = signaldetail.NewMemory()
+	var peerRequests peerread.Store = peerread.NewMemory()
 	if o.postgres {
 		pool := pgtest.Pool(t)
 		if _, err := postgres.Migrate(context.Background(), pool); err != nil {
@@ -80,6 +81,9 @@ func newHarnessWith(t *testing.T, o harnessOptions) *harness {
 			t.Fatal(err)
 		}
 		detail = store
+		if peerRequests, err = postgres.OpenPeerSupport(context.Background(), pool); err != nil {
+			t.Fatal(err)
+		}
 	}
 	srv := jstest.Start(t)
 	_, js := srv.JetStream(t)
@@ -123,7 +127,6 @@ func newHarnessWith(t *testing.T, o harnessOptions) *harness {
 	detector := detect.New(detect.Options{})
 	var sideRunners []*projections.Runner
 	var sideDone []chan struct{}
-	peerRequests := peerread.NewMemory()
 	library := lessons.NewMemory()
 	for _, p := range []projections.Projection{cube, detector, peerRequests, library} {
 		r := projections.NewRunner(log, reg, p, projections.RunnerOptions{ConsumerName: p.Name() + "_test"}, zap.NewNop())

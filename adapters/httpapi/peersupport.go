@@ -36,10 +36,13 @@ type peerSupportItem struct {
 	AcknowledgedAt            *time.Time `json:"acknowledgedAt,omitempty"`
 	AcknowledgedBy            string     `json:"acknowledgedBy,omitempty"`
 	TimeToFirstContactSeconds *int64     `json:"timeToFirstContactSeconds,omitempty"`
+	// RequesterErased says the requester was erased: requester, contact
+	// and message are empty for good.
+	RequesterErased bool `json:"requesterErased,omitempty"`
 }
 
 func peerSupportItemOf(v peerread.View) peerSupportItem {
-	it := peerSupportItem{ID: v.ID, Version: v.Version, Requester: v.Requester, Contact: v.Contact, Message: v.Message, Source: v.Source, RequestedAt: v.RequestedAt}
+	it := peerSupportItem{ID: v.ID, Version: v.Version, Requester: v.Requester, Contact: v.Contact, Message: v.Message, Source: v.Source, RequestedAt: v.RequestedAt, RequesterErased: v.RequesterErased}
 	if !v.AcknowledgedAt.IsZero() {
 		at := v.AcknowledgedAt
 		secs := int64(v.TimeToFirstContact().Seconds())

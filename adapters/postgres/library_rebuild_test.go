@@ -7,6 +7,7 @@ import (
 
 	"github.com/google/uuid"
 	"github.com/jackc/pgx/v5/pgxpool"
+	peersupportsvc "github.com/safesignal/safesignal/adapters/peersupport"
 	"github.com/safesignal/safesignal/adapters/postgres"
 	"github.com/safesignal/safesignal/adapters/postgres/pgtest"
 	"github.com/safesignal/safesignal/domain"
@@ -92,8 +93,8 @@ func compareLibrary(t *testing.T, ls lessons.Store, ps peersupport.Store, ml *le
 // TestLibraryRebuild: the lesson and peer-support tables of an older
 // version are stale and rebuilt from the log into fresh tables (twice: the
 // second works on the swapped-in table and its index names), answering
-// as the memory stores do; and a rebuild after a person's key is
-// destroyed no longer holds what was sealed with it.
+// as the memory stores do; and a person's erasure blanks their request in
+// the live table at once, and it stays blank through a rebuild.
 func TestLibraryRebuild(t *testing.T) {
 	t.Parallel()
 	w := newWorld(t)
@@ -112,7 +113,8 @@ func TestLibraryRebuild(t *testing.T) {
 		t.Fatal(err)
 	}
 	waitFor(t, follow(t, w, ls, "lessons_live"), last)
-	waitFor(t, follow(t, w, ps, "peer_support_live"), last)
+	psLive := follow(t, w, ps, "peer_support_live")
+	waitFor(t, psLive, last)
 	ml, mp := lessons.NewMemory(), peersupport.NewMemory()
 	waitFor(t, follow(t, w, ml, "lessons_memory"), last)
 	waitFor(t, follow(t, w, mp, "peer_support_memory"), last)
@@ -149,22 +151,33 @@ func TestLibraryRebuild(t *testing.T) {
 		"peer_support": {"peer_support_inbox", "peer_support_pkey"},
 	})
 
-	// An erased person: the table keeps what it was given until it is
-	// rebuilt from the log, which can no longer open it.
+	// An erased person: the live table blanks the request as soon as it
+	// folds the erasure, and a rebuild after the keys are destroyed keeps
+	// it blank.
 	requester := "r-" + peersupporttest.Early.String()[32:]
-	if v, _, _ := ps.Get(ctx, peersupporttest.Early); v.Requester != requester {
-		t.Fatalf("requester %q, want %q", v.Requester, requester)
+	if v, _, _ := ps.Get(ctx, peersupporttest.Early); v.Requester != requester || v.Contact == "" {
+		t.Fatalf("before the erasure: %+v", v)
 	}
+	n, seq, err := peersupportsvc.EraseRequester(ctx, peersupportsvc.New(w.log, w.codec, nil), requester, []uuid.UUID{peersupporttest.Early}, "admin", "erase-1")
+	if err != nil || n != 1 {
+		t.Fatalf("erase requester: %d, %v", n, err)
+	}
+	waitFor(t, psLive, seq)
+	erased := func(when string) {
+		t.Helper()
+		v, ok, err := ps.Get(ctx, peersupporttest.Early)
+		if err != nil || !ok || !v.RequesterErased || v.Requester != "" || v.Contact != "" || v.Message != "" || v.Organisation != "umc-utrecht" || v.AcknowledgedBy != "petra" {
+			t.Fatalf("%s: %+v, %v, %v", when, v, ok, err)
+		}
+	}
+	erased("after the erasure, without a rebuild")
 	if err := w.codec.Keyring().Destroy(ctx, projections.ScopeReporter, w.codec.PersonKeyID(requester)); err != nil {
 		t.Fatal(err)
 	}
 	if _, err := ps.Rebuild(ctx, w.log, w.codec, postgres.RebuildOptions{Force: true}); err != nil {
 		t.Fatal(err)
 	}
-	v, ok, err := ps.Get(ctx, peersupporttest.Early)
-	if err != nil || !ok || v.Requester != "" || v.Organisation != "umc-utrecht" {
-		t.Fatalf("after the erasure and a rebuild: %+v, %v, %v", v, ok, err)
-	}
+	erased("after a rebuild")
 }
 
 // checkIndexes checks each table's indexes by name.

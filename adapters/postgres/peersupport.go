@@ -22,8 +22,10 @@ const PeerSupportVersion = 1
 // request is one row: its organisation and request time, which the inbox
 // filters and sorts on, and the whole view as a JSON document. The view
 // holds the requester, the contact and the message in the clear, as the
-// memory store does. Requests are confidential: the store answers Get
-// and Inbox and nothing else, and no other table refers to them.
+// memory store does, until PeerSupportRequesterErased blanks them in the
+// row. Requests are confidential: the store answers Get, Inbox and
+// ByRequester (for an erasure) and nothing else, and no other table
+// refers to them.
 type PeerSupport struct {
 	pool  *pgxpool.Pool
 	table string // the table, also the checkpoint's name
@@ -206,4 +208,23 @@ func (s *PeerSupport) Inbox(ctx context.Context, org string) ([]peersupport.View
 		}
 	}
 	return out, nil
+}
+
+// ByRequester implements peersupport.Store. It reads the requester from
+// the document without an index: it serves erasures only, which are rare.
+// An erased request's requester is empty and matches no one.
+func (s *PeerSupport) ByRequester(ctx context.Context, subject string) ([]uuid.UUID, error) {
+	if subject == "" {
+		return []uuid.UUID{}, nil
+	}
+	rows, err := s.pool.Query(ctx, "SELECT id FROM "+s.table+` WHERE doc->>'Requester' = $1 AND NOT coalesce((doc->>'RequesterErased')::boolean, false)
+ORDER BY requested_ns DESC, id DESC`, subject)
+	if err != nil {
+		return nil, fmt.Errorf("%s: by requester: %w", s.table, err)
+	}
+	ids, err := pgx.CollectRows(rows, pgx.RowTo[uuid.UUID])
+	if err != nil {
+		return nil, fmt.Errorf("%s: by requester: %w", s.table, err)
+	}
+	return ids, nil
 }

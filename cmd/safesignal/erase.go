@@ -13,8 +13,10 @@ import (
 	"github.com/safesignal/safesignal/adapters/audit"
 	"github.com/safesignal/safesignal/adapters/auth"
 	"github.com/safesignal/safesignal/adapters/commands"
+	"github.com/safesignal/safesignal/adapters/peersupport"
 	"github.com/safesignal/safesignal/eventstore"
 	"github.com/safesignal/safesignal/projections"
+	peerread "github.com/safesignal/safesignal/projections/peersupport"
 	"github.com/safesignal/safesignal/projections/signaldetail"
 	"go.uber.org/zap"
 )
@@ -29,7 +31,7 @@ func erase(ctx context.Context, args []string, stdout, stderr io.Writer) error {
 	fs.StringVar(&cfg.dataDir, "data-dir", fs.envOr("data-dir", "./data"), "data directory holding secrets/service.key (and the embedded NATS store when --nats-url is empty: stop serve first) ($SAFESIGNAL_DATA_DIR)")
 	fs.StringVar(&cfg.natsURL, "nats-url", fs.envOr("nats-url", ""), "NATS server URL; empty opens the embedded store in --data-dir ($SAFESIGNAL_NATS_URL)")
 	signal := fs.FlagSet.String("signal", "", "erase this signal's free text (its id)")
-	reporter := fs.FlagSet.String("reporter", "", "erase this reporter's identity (their subject) from every signal they filed")
+	reporter := fs.FlagSet.String("reporter", "", "erase this reporter's identity (their subject) from every signal they filed and every peer-support request they made")
 	operator := fs.FlagSet.String("operator", "", "who carries the erasure out, for the audit trail (required)")
 	if err := fs.Parse(args); err != nil {
 		return err
@@ -94,25 +96,17 @@ func erase(ctx context.Context, args []string, stdout, stderr io.Writer) error {
 		fmt.Fprintf(stdout, "erased the free text of signal %s\n", id)
 		return nil
 	}
-	// Which signals name the reporter: read the log into a signal index.
-	detail := signaldetail.NewMemory()
-	runner := projections.NewRunner(log, codec, detail, projections.RunnerOptions{
-		ConsumerName: "erase_" + instanceID(), InactiveThreshold: 5 * time.Minute, BatchSize: 2000,
-	}, zap.NewNop())
+	// Which signals and peer-support requests name the reporter: read the
+	// log into a signal index and a request index.
+	detail, requests := signaldetail.NewMemory(), peerread.NewMemory()
 	last, err := log.LastSequence(ctx)
 	if err != nil {
 		return err
 	}
-	runCtx, stop := context.WithCancel(ctx)
-	done := make(chan error, 1)
-	go func() { done <- runner.Run(runCtx) }()
-	err = runner.WaitFor(ctx, last)
-	stop()
-	if rerr := <-done; err == nil {
-		err = rerr
-	}
-	if err != nil {
-		return err
+	for _, store := range []projections.Projection{detail, requests} {
+		if err := catchUp(ctx, log, codec, store, last); err != nil {
+			return err
+		}
 	}
 	views, err := detail.ReportedBy(ctx, *reporter)
 	if err != nil {
@@ -126,10 +120,40 @@ func erase(ctx context.Context, args []string, stdout, stderr io.Writer) error {
 	if err := trail.Write(ctx, record); err != nil {
 		return err
 	}
+	// The peer-support requests first: once the person's key is gone the
+	// log no longer says which requests were theirs.
+	peerIDs, err := requests.ByRequester(ctx, *reporter)
+	if err != nil {
+		return err
+	}
+	peers, _, err := peersupport.EraseRequester(ctx, peersupport.New(log, codec, nil), *reporter, peerIDs, actor, meta.CorrelationID)
+	if err != nil {
+		return err
+	}
 	n, err := cmds.EraseReporter(ctx, *reporter, ids, meta)
 	if err != nil {
 		return err
 	}
-	fmt.Fprintf(stdout, "erased the reporter's identity from %d signals and destroyed their key\n", n)
+	fmt.Fprintf(stdout, "erased the reporter's identity from %d signals and %d peer-support requests and destroyed their key\n", n, peers)
+	return nil
+}
+
+// catchUp folds the log through sequence last into store, with a
+// consumer of its own that the server drops when it is idle.
+func catchUp(ctx context.Context, log *eventstore.JetStream, codec *projections.Codec, store projections.Projection, last uint64) error {
+	runner := projections.NewRunner(log, codec, store, projections.RunnerOptions{
+		ConsumerName: "erase_" + store.Name() + "_" + instanceID(), InactiveThreshold: 5 * time.Minute, BatchSize: 2000,
+	}, zap.NewNop())
+	runCtx, stop := context.WithCancel(ctx)
+	done := make(chan error, 1)
+	go func() { done <- runner.Run(runCtx) }()
+	err := runner.WaitFor(ctx, last)
+	stop()
+	if rerr := <-done; err == nil {
+		err = rerr
+	}
+	if err != nil {
+		return fmt.Errorf("read %s: %w", store.Name(), err)
+	}
 	return nil
 }

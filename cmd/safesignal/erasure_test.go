@@ -133,7 +133,8 @@ func erasureCanary(t *testing.T, bin, schema string, extra ...string) {
 
 // TestEraseCommand erases a signal's text and a reporter's identity with
 // `safesignal erase` while serve is stopped, and finds both gone after a
-// restart, with the erasures in the audit trail under the operator's name.
+// restart (the reporter's peer-support request too), with the erasures in
+// the audit trail under the operator's name.
 func TestEraseCommand(t *testing.T) {
 	if testing.Short() {
 		t.Skip("process-level test")
@@ -160,6 +161,9 @@ func TestEraseCommand(t *testing.T) {
 	}
 	erased := fileOne("CANARY-77aa01 in bed 4")
 	named := fileOne("A second signal by the same reporter")
+	if status, b := call(t, http.MethodPost, p.url+"/api/v1/peer-support", reporterTok, []byte(`{"contact":"CANARY-peer dect 5512","message":"CANARY-peer please call"}`)); status != http.StatusCreated {
+		t.Fatalf("ask for peer support: %d %s", status, b)
+	}
 	_ = p.cmd.Process.Signal(syscall.SIGTERM)
 	_ = p.cmd.Wait()
 
@@ -183,6 +187,11 @@ func TestEraseCommand(t *testing.T) {
 	status, b = call(t, http.MethodGet, p2.url+"/api/v1/signals/"+named, officerTok, nil)
 	if status != http.StatusOK || strings.Contains(string(b), "rita") || !strings.Contains(string(b), "second signal") {
 		t.Fatalf("the reporter's other signal: %d %s", status, b)
+	}
+	supporterTok := tokenFor(t, bin, dataDir, "--role", "peer_supporter", "--org", "rijnstate", "--subject", "pia")
+	status, b = call(t, http.MethodGet, p2.url+"/api/v1/peer-support/inbox", supporterTok, nil)
+	if status != http.StatusOK || strings.Contains(string(b), "CANARY") || strings.Contains(string(b), "rita") || !strings.Contains(string(b), `"requesterErased":true`) {
+		t.Fatalf("the reporter's peer-support request: %d %s", status, b)
 	}
 	status, b = call(t, http.MethodGet, p2.url+"/api/v1/audit?signal="+erased, adminTok, nil)
 	if status != http.StatusOK || !strings.Contains(string(b), "operator:dpo-jansen") {

@@ -34,6 +34,10 @@ type Store interface {
 	Get(ctx context.Context, id uuid.UUID) (View, bool, error)
 	// Inbox returns an organisation's requests, newest first.
 	Inbox(ctx context.Context, org string) ([]View, error)
+	// ByRequester returns the ids of the requests a person made, newest
+	// first, for their erasure; a request whose requester was erased
+	// names no one and never matches.
+	ByRequester(ctx context.Context, subject string) ([]uuid.UUID, error)
 }
 
 // Memory is the in-memory store, rebuilt from the log at every start.
@@ -116,6 +120,24 @@ func (m *Memory) Inbox(_ context.Context, org string) ([]View, error) {
 	}
 	m.mu.RUnlock()
 	SortNewestFirst(out)
+	return out, nil
+}
+
+// ByRequester implements Store.
+func (m *Memory) ByRequester(_ context.Context, subject string) ([]uuid.UUID, error) {
+	var vs []View
+	m.mu.RLock()
+	for _, v := range m.requests {
+		if subject != "" && v.Requester == subject && !v.RequesterErased {
+			vs = append(vs, v)
+		}
+	}
+	m.mu.RUnlock()
+	SortNewestFirst(vs)
+	out := make([]uuid.UUID, len(vs))
+	for i, v := range vs {
+		out[i] = v.ID
+	}
 	return out, nil
 }
 

@@ -169,6 +169,76 @@ func Run(t *testing.T, newStore func(t *testing.T) peersupport.Store) {
 		}
 	})
 
+	t.Run("by requester", func(t *testing.T) {
+		t.Parallel()
+		ctx := context.Background()
+		s := full(t, 3)
+		// Late's requester asks again, for another organisation.
+		again := uuid.MustParse("0193a5f0-0000-7000-8000-00000000e006")
+		o := opened(again, "haukeland", At.Add(3*time.Hour), domain.PeerSupportDirect)
+		o.Requester = want[Late].Requester
+		Apply(t, s, []projections.Event{ev(8, again, o)})
+		for _, tc := range []struct {
+			subject string
+			want    []uuid.UUID
+		}{
+			{want[Late].Requester, []uuid.UUID{again, Late}},
+			{want[Early].Requester, []uuid.UUID{Early}},
+			{"R-" + Early.String()[32:], nil},
+			{"nobody", nil},
+			{"", nil},
+		} {
+			got, err := s.ByRequester(ctx, tc.subject)
+			if err != nil {
+				t.Fatalf("ByRequester(%q): %v", tc.subject, err)
+			}
+			if len(got) != len(tc.want) {
+				t.Fatalf("ByRequester(%q) = %v, want %v", tc.subject, got, tc.want)
+			}
+			for i := range got {
+				if got[i] != tc.want[i] {
+					t.Fatalf("ByRequester(%q) = %v, want %v", tc.subject, got, tc.want)
+				}
+			}
+		}
+	})
+
+	t.Run("requester erased", func(t *testing.T) {
+		t.Parallel()
+		ctx := context.Background()
+		s := full(t, 4)
+		requester := want[Early].Requester
+		Apply(t, s, []projections.Event{ev(8, Early, domain.PeerSupportRequesterErased{RequestID: Early, ErasedAt: At.Add(4 * time.Hour)})})
+		w := want[Early]
+		w.Version, w.Sequence = 3, 8
+		w.Requester, w.Contact, w.Message, w.RequesterErased = "", "", "", true
+		got, ok, err := s.Get(ctx, Early)
+		if err != nil || !ok {
+			t.Fatalf("Get = %v, %v", ok, err)
+		}
+		same(t, "Get after the erasure", got, w)
+		if got.AcknowledgedBy != "petra" || got.TimeToFirstContact() != 30*time.Minute+1 {
+			t.Errorf("the erasure lost the first contact: %+v", got)
+		}
+		inbox, err := s.Inbox(ctx, "umc-utrecht")
+		if err != nil || len(inbox) != 3 {
+			t.Fatalf("Inbox = %d requests, %v", len(inbox), err)
+		}
+		for _, v := range inbox {
+			if v.ID == Early {
+				same(t, "Inbox after the erasure", v, w)
+			} else {
+				same(t, "Inbox, another request", v, want[v.ID])
+			}
+		}
+		if ids, err := s.ByRequester(ctx, requester); err != nil || len(ids) != 0 {
+			t.Errorf("ByRequester finds an erased request: %v, %v", ids, err)
+		}
+		if ids, err := s.ByRequester(ctx, want[Late].Requester); err != nil || len(ids) != 1 || ids[0] != Late {
+			t.Errorf("ByRequester of another person: %v, %v", ids, err)
+		}
+	})
+
 	t.Run("checkpoint", func(t *testing.T) {
 		t.Parallel()
 		ctx := context.Background()
