@@ -127,8 +127,10 @@ func (h *Handler) erasureForm(w http.ResponseWriter, r *http.Request, _ session)
 	case "content":
 		notice = c.T("erase.done.content")
 	case "reporter":
-		if n, err := strconv.Atoi(r.URL.Query().Get("n")); err == nil && n >= 0 {
-			notice = c.F("erase.done.reporter", n)
+		n, err1 := strconv.Atoi(r.URL.Query().Get("n"))
+		peer, err2 := strconv.Atoi(r.URL.Query().Get("peer"))
+		if err1 == nil && err2 == nil && n >= 0 && peer >= 0 {
+			notice = c.F("erase.done.reporter", n, peer)
 		}
 	}
 	h.render(w, r, http.StatusOK, "erase", "erase.title", Page{Notice: notice, Data: map[string]any{"Form": url.Values{}}})
@@ -167,8 +169,9 @@ func (h *Handler) erasureSubmit(w http.ResponseWriter, r *http.Request, s sessio
 	}
 	res := h.call(r.Context(), r, s, http.MethodPost, "/api/v1/admin/erasures", body, nil)
 	var out struct {
-		Erased  string `json:"erased"`
-		Signals int    `json:"signals"`
+		Erased              string `json:"erased"`
+		Signals             int    `json:"signals"`
+		PeerSupportRequests int    `json:"peerSupportRequests"`
 	}
 	if !res.ok() || res.decode(&out) != nil {
 		fail(res.status, problemMessages(c, res))
@@ -176,7 +179,7 @@ func (h *Handler) erasureSubmit(w http.ResponseWriter, r *http.Request, s sessio
 	}
 	target := "/ui/erasures?done=content"
 	if out.Erased == "reporter" {
-		target = "/ui/erasures?done=reporter&n=" + strconv.Itoa(out.Signals)
+		target = "/ui/erasures?done=reporter&n=" + strconv.Itoa(out.Signals) + "&peer=" + strconv.Itoa(out.PeerSupportRequests)
 	}
 	http.Redirect(w, r, target, http.StatusSeeOther)
 }

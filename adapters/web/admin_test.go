@@ -97,12 +97,32 @@ func TestAdminScreens(t *testing.T) {
 		t.Errorf("the erasure is not in the trail: %.3000s", p.body)
 	}
 
+	// The reporter asks for peer support; the erasure reaches the request.
+	ask := rep.get("/ui/peer-support")
+	if res := rep.post("/ui/peer-support", url.Values{"csrf": {rep.csrf(ask)}, "contact": {"call 0612345678"}, "message": {"peer-canary-7"}}); res.status >= 400 {
+		t.Fatalf("peer-support request: %d %.500s", res.status, res.body)
+	}
+	supporter := h.client()
+	supporter.signIn(people[auth.RolePeerSupporter])
+	if p := supporter.get("/ui/peer-support/inbox"); !strings.Contains(p.body, "peer-canary-7") {
+		t.Fatalf("the supporter does not see the request: %.800s", p.body)
+	}
 	who := admin.post("/ui/erasures", url.Values{"csrf": {csrf}, "what": {"reporter"}, "reporter": {people[auth.RoleReporter].Subject}, "confirm": {"on"}})
-	if who.status != http.StatusSeeOther || who.location != "/ui/erasures?done=reporter&n=1" {
+	if who.status != http.StatusSeeOther || who.location != "/ui/erasures?done=reporter&n=1&peer=1" {
 		t.Fatalf("reporter erasure: %d %q %.500s", who.status, who.location, who.body)
 	}
-	if p := admin.get(who.location); !strings.Contains(p.body, "Signals the identity was erased from: 1.") {
+	if p := admin.get(who.location); !strings.Contains(p.body, "Signals the identity was erased from: 1. Peer-support requests: 1.") {
 		t.Errorf("no notice after the reporter erasure: %.800s", p.body)
+	}
+
+	inbox := supporter.get("/ui/peer-support/inbox")
+	for _, gone := range []string{"peer-canary-7", "0612345678", ">" + people[auth.RoleReporter].Subject + "<"} {
+		if strings.Contains(inbox.body, gone) {
+			t.Errorf("after the erasure the supporter's inbox still shows %q", gone)
+		}
+	}
+	if !strings.Contains(inbox.body, "Requester erased") {
+		t.Errorf("the erased request is not marked: %.1500s", inbox.body)
 	}
 
 	// Nobody else reaches either screen.

@@ -236,6 +236,9 @@ type peerItem struct {
 	RequestedAt    time.Time  `json:"requestedAt"`
 	AcknowledgedAt *time.Time `json:"acknowledgedAt"`
 	AcknowledgedBy string     `json:"acknowledgedBy"`
+	// RequesterErased: the requester was erased (GDPR); name, contact
+	// and message are gone.
+	RequesterErased bool `json:"requesterErased"`
 }
 
 func (h *Handler) peerInbox(w http.ResponseWriter, r *http.Request, s session) {
