@@ -170,6 +170,9 @@ func (e exportRecord) csv() []string {
 // exportQuery is a parsed export request.
 type exportQuery struct {
 	format string
+	// bom starts a CSV export with a UTF-8 byte-order mark, so that
+	// spreadsheets that guess a legacy code page read ø, å and ä right.
+	bom    bool
 	filter signaldetail.ExportFilter
 }
 
@@ -177,6 +180,9 @@ type exportQuery struct {
 // was in force, normalised, in a fixed order.
 func (q exportQuery) audited() string {
 	v := url.Values{"format": {q.format}}
+	if q.bom {
+		v.Set("bom", "true")
+	}
 	list := func(name string, vals []string) {
 		if len(vals) > 0 {
 			v.Set(name, strings.Join(vals, ","))
@@ -207,8 +213,15 @@ func texts[T ~string](vs []T) []string {
 // value valid, else a problem naming the parameter.
 func parseExportQuery(q url.Values) (exportQuery, *Problem) {
 	var e exportQuery
-	if prob := knownParams(q, "format", "from", "to", "status", "kind", "harm", "category"); prob != nil {
+	if prob := knownParams(q, "format", "bom", "from", "to", "status", "kind", "harm", "category"); prob != nil {
 		return e, prob
+	}
+	switch q.Get("bom") {
+	case "", "false":
+	case "true":
+		e.bom = true
+	default:
+		return e, fieldProblem(http.StatusBadRequest, "invalid-query", "Invalid query", "bom", "invalid", "bom must be true or false")
 	}
 	switch e.format = q.Get("format"); e.format {
 	case "":
@@ -305,7 +318,7 @@ func (s *Server) exportSignals(w http.ResponseWriter, r *http.Request) {
 		h.Set("Cache-Control", "no-store")
 		if q.format == exportCSV {
 			h.Set("Content-Type", "text/csv; charset=utf-8; header=present")
-			out = newCSVExport(w)
+			out = newCSVExport(w, q.bom)
 		} else {
 			h.Set("Content-Type", "application/x-ndjson")
 			out = ndjsonExport{json.NewEncoder(w)}
@@ -402,15 +415,29 @@ func (e ndjsonExport) write(r exportRecord) error {
 }
 func (ndjsonExport) flush() error { return nil }
 
-type csvExport struct{ w *csv.Writer }
+type csvExport struct {
+	w   *csv.Writer
+	raw io.Writer // under w; nil: no byte-order mark
+}
 
-func newCSVExport(w io.Writer) csvExport {
+func newCSVExport(w io.Writer, bom bool) csvExport {
 	cw := csv.NewWriter(w)
 	cw.UseCRLF = true // RFC 4180
-	return csvExport{cw}
+	e := csvExport{w: cw}
+	if bom {
+		e.raw = w
+	}
+	return e
 }
 
 func (e csvExport) header() error {
+	if e.raw != nil {
+		// Nothing has gone through the csv.Writer yet, so the mark comes
+		// first.
+		if _, err := io.WriteString(e.raw, "\ufeff"); err != nil {
+			return fmt.Errorf("write byte-order mark: %w", err)
+		}
+	}
 	if err := e.w.Write(exportColumns()); err != nil {
 		return fmt.Errorf("write header: %w", err)
 	}

@@ -388,6 +388,8 @@ func TestExportRefusesBadParameters(t *testing.T) {
 		{"kind=near_miss,typo", "kind"},
 		{"harm=none,", "harm"},
 		{"category=%00", "category"},
+		{"bom=yes", "bom"},
+		{"format=csv&bom=true", ""},
 	}
 	for _, tt := range tests {
 		t.Run(tt.query, func(t *testing.T) {
@@ -422,5 +424,37 @@ func TestExportRefusesBadParameters(t *testing.T) {
 	}
 	if r := h.do(http.MethodPost, "/api/v1/exports/signals", officer, nil, nil); r.status != http.StatusMethodNotAllowed {
 		t.Errorf("POST: %d", r.status)
+	}
+}
+
+// TestExportByteOrderMark: a CSV export asked for with bom=true starts
+// with the UTF-8 byte-order mark (for spreadsheets that would otherwise
+// guess a legacy code page), and parses the same after it; without it,
+// and for NDJSON, there is none.
+func TestExportByteOrderMark(t *testing.T) {
+	t.Parallel()
+	h := newHarness(t)
+	officer := h.token(auth.Principal{Subject: "olga", Role: auth.RoleSafetyOfficer, Organisation: "umc-utrecht"})
+	const bom = "\ufeff"
+	for _, tc := range []struct {
+		query   string
+		withBOM bool
+	}{
+		{"format=csv&bom=true", true},
+		{"format=csv&bom=false", false},
+		{"format=csv", false},
+		{"format=ndjson&bom=true", false},
+	} {
+		r := h.do(http.MethodGet, "/api/v1/exports/signals?"+tc.query, officer, nil, nil)
+		if r.status != http.StatusOK {
+			t.Fatalf("%s: %d %s", tc.query, r.status, r.body)
+		}
+		body := string(r.body)
+		if strings.HasPrefix(body, bom) != tc.withBOM {
+			t.Errorf("%s: starts with a byte-order mark: %v, want %v (%q)", tc.query, !tc.withBOM, tc.withBOM, body[:min(len(body), 12)])
+		}
+		if strings.HasPrefix(tc.query, "format=csv") && !strings.HasPrefix(strings.TrimPrefix(body, bom), "id,organisation,") {
+			t.Errorf("%s: the header does not follow: %q", tc.query, body[:min(len(body), 40)])
+		}
 	}
 }

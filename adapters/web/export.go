@@ -18,7 +18,13 @@ func (h *Handler) exportSignals(w http.ResponseWriter, r *http.Request, s sessio
 	if r.URL.Query().Get("format") == "csv" {
 		format = "csv"
 	}
-	req, err := http.NewRequestWithContext(r.Context(), http.MethodGet, "/api/v1/exports/signals?"+url.Values{"format": {format}}.Encode(), http.NoBody)
+	query := url.Values{"format": {format}}
+	if format == "csv" {
+		// Downloaded from the browser, a CSV is opened in a spreadsheet:
+		// the byte-order mark keeps ø, å and ä readable there.
+		query.Set("bom", "true")
+	}
+	req, err := http.NewRequestWithContext(r.Context(), http.MethodGet, "/api/v1/exports/signals?"+query.Encode(), http.NoBody)
 	if err != nil {
 		h.errorPage(w, r, http.StatusBadRequest, "error.notfound")
 		return

@@ -329,6 +329,11 @@ func TestTriageOffersTheExport(t *testing.T) {
 	if len(rows) != 2 || !slices.Contains(rows[1], "'=1+1 tenfold dose prepared") {
 		t.Fatalf("CSV: %q", rows)
 	}
+	// Opened in a spreadsheet, the download keeps Nordic letters: it
+	// starts with the byte-order mark.
+	if rows[0][0] != "\ufeffid" {
+		t.Errorf("the download's first cell is %q, want the byte-order mark and id", rows[0][0])
+	}
 	// Others are refused with a page, not the API's JSON.
 	rep2 := h.client()
 	rep2.signIn(people[auth.RoleReporter])
