@@ -17,11 +17,12 @@ const (
 	EventPeerSupportRequestOpened       = "PeerSupportRequestOpened"
 	EventPeerSupportRequestAcknowledged = "PeerSupportRequestAcknowledged"
 	EventPeerSupportRequesterErased     = "PeerSupportRequesterErased"
+	EventPeerSupportSupporterErased     = "PeerSupportSupporterErased"
 )
 
 // PeerSupportEventTypes lists the event types of peer-support requests.
 func PeerSupportEventTypes() []string {
-	return []string{EventPeerSupportRequestOpened, EventPeerSupportRequestAcknowledged, EventPeerSupportRequesterErased}
+	return []string{EventPeerSupportRequestOpened, EventPeerSupportRequestAcknowledged, EventPeerSupportRequesterErased, EventPeerSupportSupporterErased}
 }
 
 // Peer-support command names.
@@ -29,6 +30,7 @@ const (
 	CommandRequestPeerSupport     = "request-peer-support"
 	CommandAcknowledgePeerSupport = "acknowledge-peer-support"
 	CommandErasePeerSupport       = "erase-peer-support-requester"
+	CommandErasePeerSupporter     = "erase-peer-supporter"
 )
 
 const peerSupportAggregate = "peer-support request"
@@ -55,6 +57,10 @@ type PeerSupportRequest struct {
 	// RequesterErased is set once the requester was erased (GDPR Art.
 	// 17): Requester, Contact and Message are empty for good.
 	RequesterErased bool
+	// SupporterErased is set once the supporter who acknowledged the
+	// request was erased: AcknowledgedBy is empty for good, the time of
+	// the first contact stays.
+	SupporterErased bool
 }
 
 // Exists reports whether the request was made.
@@ -96,6 +102,15 @@ type ErasePeerSupportRequester struct {
 // CommandName implements Command.
 func (ErasePeerSupportRequester) CommandName() string { return CommandErasePeerSupport }
 
+// ErasePeerSupporter erases the supporter who acknowledged the request:
+// their name. When the first contact was made stays.
+type ErasePeerSupporter struct {
+	At time.Time
+}
+
+// CommandName implements Command.
+func (ErasePeerSupporter) CommandName() string { return CommandErasePeerSupporter }
+
 // PeerSupportRequestOpened records a request. Requester, contact and
 // message are sealed: the first with the person's key, the others with the
 // request's own key.
@@ -134,6 +149,17 @@ type PeerSupportRequesterErased struct {
 
 // EventType implements Event.
 func (PeerSupportRequesterErased) EventType() string { return EventPeerSupportRequesterErased }
+
+// PeerSupportSupporterErased records that the supporter who acknowledged
+// the request was erased. Their name becomes unreadable when their data
+// key is destroyed.
+type PeerSupportSupporterErased struct {
+	RequestID uuid.UUID `json:"requestId"`
+	ErasedAt  time.Time `json:"erasedAt"`
+}
+
+// EventType implements Event.
+func (PeerSupportSupporterErased) EventType() string { return EventPeerSupportSupporterErased }
 
 // DecidePeerSupport decides a command on a request.
 func DecidePeerSupport(r PeerSupportRequest, c Command) ([]Event, error) {
@@ -195,6 +221,21 @@ func DecidePeerSupport(r PeerSupportRequest, c Command) ([]Event, error) {
 			return nil, err
 		}
 		return []Event{PeerSupportRequesterErased{RequestID: r.ID, ErasedAt: c.At.UTC()}}, nil
+	case ErasePeerSupporter:
+		switch {
+		case !r.Exists():
+			return nil, &TransitionError{Command: c.CommandName(), Cause: ErrNotFound, Aggregate: peerSupportAggregate}
+		case r.AcknowledgedAt.IsZero():
+			return nil, &TransitionError{Command: c.CommandName(), Reason: "no supporter acknowledged the request", Aggregate: peerSupportAggregate}
+		case r.SupporterErased:
+			return nil, &TransitionError{Command: c.CommandName(), Reason: "the supporter was erased already", Aggregate: peerSupportAggregate}
+		}
+		var fe fieldErrors
+		validateAt(&fe, c.At)
+		if err := fe.err(); err != nil {
+			return nil, err
+		}
+		return []Event{PeerSupportSupporterErased{RequestID: r.ID, ErasedAt: c.At.UTC()}}, nil
 	default:
 		return nil, &TransitionError{Command: c.CommandName(), Reason: "not a peer-support command", Aggregate: peerSupportAggregate}
 	}
@@ -213,6 +254,9 @@ func EvolvePeerSupport(r PeerSupportRequest, e Event) PeerSupportRequest {
 	case PeerSupportRequesterErased:
 		r.RequesterErased = true
 		r.Requester, r.Contact, r.Message = "", "", ""
+	case PeerSupportSupporterErased:
+		r.SupporterErased = true
+		r.AcknowledgedBy = ""
 	default:
 		return r
 	}

@@ -31,6 +31,7 @@ func TestPeerSupport(t *testing.T) {
 	}
 	acked := domain.PeerSupportRequestAcknowledged{RequestID: peerRequestID, Supporter: "peer-petra", AcknowledgedAt: hour(3)}
 	erased := domain.PeerSupportRequesterErased{RequestID: peerRequestID, ErasedAt: hour(5)}
+	supporterErased := domain.PeerSupportSupporterErased{RequestID: peerRequestID, ErasedAt: hour(6)}
 	for _, tc := range []struct {
 		name       string
 		given      []domain.Event
@@ -51,6 +52,12 @@ func TestPeerSupport(t *testing.T) {
 		{name: "requester erased twice", given: []domain.Event{peerRequested(), erased}, when: domain.ErasePeerSupportRequester{At: hour(6)}, wantErr: domain.ErrIllegalTransition},
 		{name: "erasing nothing", when: domain.ErasePeerSupportRequester{At: hour(5)}, wantErr: domain.ErrNotFound},
 		{name: "erasure without a time", given: []domain.Event{peerRequested()}, when: domain.ErasePeerSupportRequester{}, wantFields: []string{"at"}},
+		{name: "supporter erased", given: []domain.Event{peerRequested(), acked}, when: domain.ErasePeerSupporter{At: hour(6)}, then: []domain.Event{supporterErased}},
+		{name: "supporter erased after the requester", given: []domain.Event{peerRequested(), acked, erased}, when: domain.ErasePeerSupporter{At: hour(6)}, then: []domain.Event{supporterErased}},
+		{name: "supporter erased twice", given: []domain.Event{peerRequested(), acked, supporterErased}, when: domain.ErasePeerSupporter{At: hour(7)}, wantErr: domain.ErrIllegalTransition},
+		{name: "no supporter to erase", given: []domain.Event{peerRequested()}, when: domain.ErasePeerSupporter{At: hour(6)}, wantErr: domain.ErrIllegalTransition},
+		{name: "supporter of nothing", when: domain.ErasePeerSupporter{At: hour(6)}, wantErr: domain.ErrNotFound},
+		{name: "supporter erasure without a time", given: []domain.Event{peerRequested(), acked}, when: domain.ErasePeerSupporter{}, wantFields: []string{"at"}},
 		{name: "a signal command", given: []domain.Event{peerRequested()}, when: domain.AcknowledgeSignal{At: hour(3)}, wantErr: domain.ErrIllegalTransition},
 	} {
 		t.Run(tc.name, func(t *testing.T) {
@@ -107,6 +114,26 @@ func TestPeerSupportRequesterErased(t *testing.T) {
 	}
 	if !reflect.DeepEqual(r, want) {
 		t.Fatalf("state %+v, want %+v", r, want)
+	}
+	if r.TimeToFirstContact() != 2*time.Hour {
+		t.Errorf("time to first contact %v", r.TimeToFirstContact())
+	}
+}
+
+// TestPeerSupportSupporterErased: the supporter's erasure blanks their
+// name and keeps when the first contact was made.
+func TestPeerSupportSupporterErased(t *testing.T) {
+	t.Parallel()
+	var r domain.PeerSupportRequest
+	for _, e := range []domain.Event{
+		peerRequested(),
+		domain.PeerSupportRequestAcknowledged{RequestID: peerRequestID, Supporter: "peer-petra", AcknowledgedAt: hour(3)},
+		domain.PeerSupportSupporterErased{RequestID: peerRequestID, ErasedAt: hour(6)},
+	} {
+		r = domain.EvolvePeerSupport(r, e)
+	}
+	if r.AcknowledgedBy != "" || !r.SupporterErased || r.AcknowledgedAt != hour(3) || r.Version != 3 || r.Requester == "" {
+		t.Fatalf("state after the supporter's erasure: %+v", r)
 	}
 	if r.TimeToFirstContact() != 2*time.Hour {
 		t.Errorf("time to first contact %v", r.TimeToFirstContact())

@@ -59,6 +59,7 @@ func NewRegistry() (*eventstore.Registry, error) {
 		eventstore.Register[domain.PeerSupportRequestOpened](r, domain.EventPeerSupportRequestOpened, 1),
 		eventstore.Register[domain.PeerSupportRequestAcknowledged](r, domain.EventPeerSupportRequestAcknowledged, 1),
 		eventstore.Register[domain.PeerSupportRequesterErased](r, domain.EventPeerSupportRequesterErased, 1),
+		eventstore.Register[domain.PeerSupportSupporterErased](r, domain.EventPeerSupportSupporterErased, 1),
 		eventstore.Register[domain.LessonPublished](r, domain.EventLessonPublished, 1),
 		eventstore.Register[domain.LessonTranslated](r, domain.EventLessonTranslated, 1),
 		eventstore.Register[domain.LessonApplied](r, domain.EventLessonApplied, 1),

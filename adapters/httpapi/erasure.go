@@ -65,7 +65,7 @@ func (s *Server) postErasure(w http.ResponseWriter, r *http.Request) {
 	}
 	// The peer-support requests first: once the person's key is gone the
 	// log no longer says which requests were theirs.
-	peers, err := s.erasePeerSupportRequester(r, req.Reporter, meta)
+	peers, supported, err := s.erasePeerSupport(r, req.Reporter, meta)
 	if err != nil {
 		writeProblem(w, r, s.problemOf(r, err, "peer-support request"))
 		return
@@ -75,26 +75,33 @@ func (s *Server) postErasure(w http.ResponseWriter, r *http.Request) {
 		writeProblem(w, r, s.commandProblem(r, err))
 		return
 	}
-	writeJSON(w, http.StatusOK, map[string]any{"erased": "reporter", "signals": n, "peerSupportRequests": peers})
+	writeJSON(w, http.StatusOK, map[string]any{"erased": "reporter", "signals": n, "peerSupportRequests": peers, "peerSupportAcknowledgements": supported})
 }
 
-// erasePeerSupportRequester erases the person from the peer-support
-// requests they made, when peer support is enabled, and waits for the
-// read model to show it.
-func (s *Server) erasePeerSupportRequester(r *http.Request, subject string, meta commands.Meta) (int, error) {
+// erasePeerSupport erases the person from the peer-support requests they
+// made and from those they acknowledged as supporter, when peer support is
+// enabled, and waits for the read model to show it.
+func (s *Server) erasePeerSupport(r *http.Request, subject string, meta commands.Meta) (requests, acknowledgements int, err error) {
 	if s.deps.PeerSupport == nil || s.deps.PeerRequests == nil {
-		return 0, nil
+		return 0, 0, nil
 	}
 	ids, err := s.deps.PeerRequests.ByRequester(r.Context(), subject)
 	if err != nil {
-		return 0, err
+		return 0, 0, err
 	}
-	n, last, err := peersupport.EraseRequester(r.Context(), s.deps.PeerSupport, subject, ids, meta.Actor, meta.CorrelationID)
+	requests, last, err := peersupport.EraseRequester(r.Context(), s.deps.PeerSupport, subject, ids, meta.Actor, meta.CorrelationID)
 	if err != nil {
-		return n, err
+		return requests, 0, err
 	}
-	if last > 0 {
+	if ids, err = s.deps.PeerRequests.BySupporter(r.Context(), subject); err != nil {
+		return requests, 0, err
+	}
+	acknowledgements, lastAck, err := peersupport.EraseSupporter(r.Context(), s.deps.PeerSupport, subject, ids, meta.Actor, meta.CorrelationID)
+	if err != nil {
+		return requests, acknowledgements, err
+	}
+	if last = max(last, lastAck); last > 0 {
 		s.waitForReadModel(r.Context(), last)
 	}
-	return n, nil
+	return requests, acknowledgements, nil
 }

@@ -146,9 +146,32 @@ func TestErasureReachesPeerSupport(t *testing.T) {
 				}
 			}
 
-			// The log itself no longer opens the name, contact or message.
+			// The supporter is erased too (a person who took up requests):
+			// the request keeps when, not who.
+			paul := h.token(auth.Principal{Subject: "paul", Role: auth.RolePeerSupporter, Organisation: "umc-utrecht"})
+			for i, want := range []string{`"peerSupportAcknowledgements":1`, `"peerSupportAcknowledgements":0`} {
+				r := h.do(http.MethodPost, "/api/v1/admin/erasures", admin, mustJSON(t, map[string]string{"reporter": "petra"}), nil)
+				if r.status != http.StatusOK || !strings.Contains(string(r.body), want) {
+					t.Fatalf("supporter erasure %d: %d %s, want %s", i+1, r.status, r.body, want)
+				}
+				inbox := h.do(http.MethodGet, "/api/v1/peer-support/inbox", paul, nil, nil)
+				var got struct {
+					Requests []map[string]any `json:"requests"`
+				}
+				inbox.json(t, &got)
+				for _, req := range got.Requests {
+					if req["acknowledgedBy"] != nil {
+						t.Errorf("after the supporter's erasure a request still names them: %v", req)
+					}
+					if req["id"] == direct && (req["acknowledgedAt"] == nil || req["supporterErased"] != true || req["timeToFirstContactSeconds"] == nil) {
+						t.Errorf("the supporter's erasure lost the first contact: %v", req)
+					}
+				}
+			}
+
+			// The log itself no longer opens the name, contact, message or supporter.
 			commits, err := h.log.Load(context.Background(), eventstore.Aggregate{Type: projections.AggregatePeerSupport, ID: direct}, 0)
-			if err != nil || len(commits) != 3 {
+			if err != nil || len(commits) != 4 { // opened, acknowledged, requester erased, supporter erased
 				t.Fatalf("the request's log: %d commits, %v", len(commits), err)
 			}
 			for _, c := range commits {
@@ -159,6 +182,9 @@ func TestErasureReachesPeerSupport(t *testing.T) {
 				for _, e := range events {
 					if o, ok := e.Data.(domain.PeerSupportRequestOpened); ok && (o.Requester != "" || o.Contact != "" || o.Message != "") {
 						t.Errorf("the log still opens %+v", o)
+					}
+					if a, ok := e.Data.(domain.PeerSupportRequestAcknowledged); ok && a.Supporter != "" {
+						t.Errorf("the log still opens the supporter %+v", a)
 					}
 				}
 			}

@@ -39,10 +39,13 @@ type peerSupportItem struct {
 	// RequesterErased says the requester was erased: requester, contact
 	// and message are empty for good.
 	RequesterErased bool `json:"requesterErased,omitempty"`
+	// SupporterErased says the supporter who acknowledged it was erased:
+	// acknowledgedBy is empty for good, acknowledgedAt stays.
+	SupporterErased bool `json:"supporterErased,omitempty"`
 }
 
 func peerSupportItemOf(v peerread.View) peerSupportItem {
-	it := peerSupportItem{ID: v.ID, Version: v.Version, Requester: v.Requester, Contact: v.Contact, Message: v.Message, Source: v.Source, RequestedAt: v.RequestedAt, RequesterErased: v.RequesterErased}
+	it := peerSupportItem{ID: v.ID, Version: v.Version, Requester: v.Requester, Contact: v.Contact, Message: v.Message, Source: v.Source, RequestedAt: v.RequestedAt, RequesterErased: v.RequesterErased, SupporterErased: v.SupporterErased}
 	if !v.AcknowledgedAt.IsZero() {
 		at := v.AcknowledgedAt
 		secs := int64(v.TimeToFirstContact().Seconds())

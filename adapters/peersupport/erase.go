@@ -42,3 +42,30 @@ func EraseRequester(ctx context.Context, svc *Service, subject string, ids []uui
 	}
 	return n, last, nil
 }
+
+// EraseSupporter erases a person from each given request they
+// acknowledged as supporter: it appends PeerSupportSupporterErased, so the
+// read models blank their name now; when the first contact was made stays.
+// Requests someone else acknowledged, or whose supporter was erased
+// already, are skipped. The caller then destroys the person's key, which
+// seals the supporter's name in the log. It returns how many requests
+// were changed and the stream sequence of the last change (zero when
+// none).
+func EraseSupporter(ctx context.Context, svc *Service, subject string, ids []uuid.UUID, actor, correlationID string) (int, uint64, error) {
+	n, last := 0, uint64(0)
+	for _, id := range ids {
+		r, _, err := svc.Load(ctx, id)
+		if err != nil {
+			return n, last, fmt.Errorf("erase supporter of %s: %w", id, err)
+		}
+		if !r.Exists() || r.SupporterErased || subject == "" || r.AcknowledgedBy != subject {
+			continue
+		}
+		res, err := svc.Execute(ctx, id, domain.ErasePeerSupporter{At: svc.Now().UTC()}, actor, correlationID)
+		if err != nil {
+			return n, last, fmt.Errorf("erase supporter of %s: %w", id, err)
+		}
+		n, last = n+1, res.Sequence
+	}
+	return n, last, nil
+}

@@ -210,6 +210,24 @@ func (s *PeerSupport) Inbox(ctx context.Context, org string) ([]peersupport.View
 	return out, nil
 }
 
+// BySupporter implements peersupport.Store. Like ByRequester it reads the
+// documents without an index: erasures are rare.
+func (s *PeerSupport) BySupporter(ctx context.Context, subject string) ([]uuid.UUID, error) {
+	if subject == "" {
+		return []uuid.UUID{}, nil
+	}
+	rows, err := s.pool.Query(ctx, "SELECT id FROM "+s.table+` WHERE doc->>'AcknowledgedBy' = $1 AND NOT coalesce((doc->>'SupporterErased')::boolean, false)
+ORDER BY requested_ns DESC, id DESC`, subject)
+	if err != nil {
+		return nil, fmt.Errorf("%s: by supporter: %w", s.table, err)
+	}
+	ids, err := pgx.CollectRows(rows, pgx.RowTo[uuid.UUID])
+	if err != nil {
+		return nil, fmt.Errorf("%s: by supporter: %w", s.table, err)
+	}
+	return ids, nil
+}
+
 // ByRequester implements peersupport.Store. It reads the requester from
 // the document without an index: it serves erasures only, which are rare.
 // An erased request's requester is empty and matches no one.

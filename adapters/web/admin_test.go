@@ -3,6 +3,7 @@ package web_test
 import (
 	"net/http"
 	"net/url"
+	"regexp"
 	"strings"
 	"testing"
 
@@ -124,6 +125,21 @@ func TestAdminScreens(t *testing.T) {
 	if !strings.Contains(inbox.body, "Requester erased") {
 		t.Errorf("the erased request is not marked: %.1500s", inbox.body)
 	}
+	// The supporter took the request up, then is erased as a person: the
+	// inbox keeps when, not who.
+	if res := supporter.post("/ui/peer-support/"+peerID(t, inbox.body)+"/acknowledge", url.Values{"csrf": {supporter.csrf(inbox)}}); res.status != http.StatusSeeOther {
+		t.Fatalf("acknowledge: %d %.500s", res.status, res.body)
+	}
+	if p := supporter.get("/ui/peer-support/inbox"); !strings.Contains(p.body, "Taken up by "+people[auth.RolePeerSupporter].Subject) {
+		t.Fatalf("the inbox does not say who took the request up: %.1500s", p.body)
+	}
+	sup := admin.post("/ui/erasures", url.Values{"csrf": {csrf}, "what": {"reporter"}, "reporter": {people[auth.RolePeerSupporter].Subject}, "confirm": {"on"}})
+	if sup.status != http.StatusSeeOther {
+		t.Fatalf("supporter erasure: %d %.500s", sup.status, sup.body)
+	}
+	if p := supporter.get("/ui/peer-support/inbox"); strings.Contains(p.body, "Taken up by "+people[auth.RolePeerSupporter].Subject) || !strings.Contains(p.body, "the supporter&#39;s name was erased") {
+		t.Errorf("after the supporter's erasure the inbox: %.1500s", p.body)
+	}
 
 	// Nobody else reaches either screen.
 	for role, p := range people {
@@ -149,4 +165,14 @@ func TestAuditActionNames(t *testing.T) {
 			t.Errorf("%s: no name for the audited actions %v", lang, missing)
 		}
 	}
+}
+
+// peerID is the first request id in a peer-support inbox page.
+func peerID(t *testing.T, body string) string {
+	t.Helper()
+	m := regexp.MustCompile(`action="/ui/peer-support/([0-9a-f-]{36})/acknowledge"`).FindStringSubmatch(body)
+	if m == nil {
+		t.Fatalf("no request to acknowledge: %.1500s", body)
+	}
+	return m[1]
 }

@@ -239,6 +239,8 @@ type peerItem struct {
 	// RequesterErased: the requester was erased (GDPR); name, contact
 	// and message are gone.
 	RequesterErased bool `json:"requesterErased"`
+	// SupporterErased: the supporter who took it up was erased.
+	SupporterErased bool `json:"supporterErased"`
 }
 
 func (h *Handler) peerInbox(w http.ResponseWriter, r *http.Request, s session) {

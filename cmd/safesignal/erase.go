@@ -126,7 +126,17 @@ func erase(ctx context.Context, args []string, stdout, stderr io.Writer) error {
 	if err != nil {
 		return err
 	}
-	peers, _, err := peersupport.EraseRequester(ctx, peersupport.New(log, codec, nil), *reporter, peerIDs, actor, meta.CorrelationID)
+	peerSvc := peersupport.New(log, codec, nil)
+	peers, _, err := peersupport.EraseRequester(ctx, peerSvc, *reporter, peerIDs, actor, meta.CorrelationID)
+	if err != nil {
+		return err
+	}
+	// And the requests they took up as a peer supporter.
+	supportedIDs, err := requests.BySupporter(ctx, *reporter)
+	if err != nil {
+		return err
+	}
+	supported, _, err := peersupport.EraseSupporter(ctx, peerSvc, *reporter, supportedIDs, actor, meta.CorrelationID)
 	if err != nil {
 		return err
 	}
@@ -134,7 +144,7 @@ func erase(ctx context.Context, args []string, stdout, stderr io.Writer) error {
 	if err != nil {
 		return err
 	}
-	fmt.Fprintf(stdout, "erased the reporter's identity from %d signals and %d peer-support requests and destroyed their key\n", n, peers)
+	fmt.Fprintf(stdout, "erased the person's identity from %d signals, %d peer-support requests and %d acknowledgements of peer support, and destroyed their key\n", n, peers, supported)
 	return nil
 }
 

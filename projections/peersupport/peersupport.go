@@ -38,6 +38,10 @@ type Store interface {
 	// first, for their erasure; a request whose requester was erased
 	// names no one and never matches.
 	ByRequester(ctx context.Context, subject string) ([]uuid.UUID, error)
+	// BySupporter returns the ids of the requests a person acknowledged
+	// as supporter, newest first (not those whose supporter was erased),
+	// for their erasure.
+	BySupporter(ctx context.Context, subject string) ([]uuid.UUID, error)
 }
 
 // Memory is the in-memory store, rebuilt from the log at every start.
@@ -129,6 +133,24 @@ func (m *Memory) ByRequester(_ context.Context, subject string) ([]uuid.UUID, er
 	m.mu.RLock()
 	for _, v := range m.requests {
 		if subject != "" && v.Requester == subject && !v.RequesterErased {
+			vs = append(vs, v)
+		}
+	}
+	m.mu.RUnlock()
+	SortNewestFirst(vs)
+	out := make([]uuid.UUID, len(vs))
+	for i, v := range vs {
+		out[i] = v.ID
+	}
+	return out, nil
+}
+
+// BySupporter implements Store.
+func (m *Memory) BySupporter(_ context.Context, subject string) ([]uuid.UUID, error) {
+	var vs []View
+	m.mu.RLock()
+	for _, v := range m.requests {
+		if subject != "" && v.AcknowledgedBy == subject && !v.SupporterErased {
 			vs = append(vs, v)
 		}
 	}

@@ -4,6 +4,7 @@ package peersupporttest
 import (
 	"context"
 	"encoding/json"
+	"slices"
 	"testing"
 	"time"
 
@@ -236,6 +237,35 @@ func Run(t *testing.T, newStore func(t *testing.T) peersupport.Store) {
 		}
 		if ids, err := s.ByRequester(ctx, want[Late].Requester); err != nil || len(ids) != 1 || ids[0] != Late {
 			t.Errorf("ByRequester of another person: %v, %v", ids, err)
+		}
+	})
+
+	t.Run("supporter erased", func(t *testing.T) {
+		t.Parallel()
+		ctx := context.Background()
+		s := full(t, 4)
+		supporter := want[Early].AcknowledgedBy
+		before, err := s.BySupporter(ctx, supporter)
+		if err != nil || !slices.Contains(before, Early) {
+			t.Fatalf("BySupporter(%q) = %v, %v; want it to hold %s", supporter, before, err, Early)
+		}
+		Apply(t, s, []projections.Event{ev(8, Early, domain.PeerSupportSupporterErased{RequestID: Early, ErasedAt: At.Add(4 * time.Hour)})})
+		w := want[Early]
+		w.Version, w.Sequence = 3, 8
+		w.AcknowledgedBy, w.SupporterErased = "", true
+		got, ok, err := s.Get(ctx, Early)
+		if err != nil || !ok {
+			t.Fatalf("Get = %v, %v", ok, err)
+		}
+		same(t, "Get after the supporter's erasure", got, w)
+		after, err := s.BySupporter(ctx, supporter)
+		if err != nil || slices.Contains(after, Early) || len(after) != len(before)-1 {
+			t.Errorf("BySupporter after the erasure = %v, %v (before %v)", after, err, before)
+		}
+		for _, nobody := range []string{"", "nobody"} {
+			if ids, err := s.BySupporter(ctx, nobody); err != nil || len(ids) != 0 {
+				t.Errorf("BySupporter(%q) = %v, %v", nobody, ids, err)
+			}
 		}
 	})
 
