@@ -210,39 +210,33 @@ func (s *PeerSupport) Inbox(ctx context.Context, org string) ([]peersupport.View
 	return out, nil
 }
 
-// BySupporter implements peersupport.Store. Like ByRequester it reads the
-// documents without an index: erasures are rare.
-func (s *PeerSupport) BySupporter(ctx context.Context, subject string) ([]uuid.UUID, error) {
-	if subject == "" {
-		return []uuid.UUID{}, nil
-	}
-	rows, err := s.pool.Query(ctx, "SELECT id FROM "+s.table+` WHERE doc->>'AcknowledgedBy' = $1 AND NOT coalesce((doc->>'SupporterErased')::boolean, false)
-ORDER BY requested_ns DESC, id DESC`, subject)
-	if err != nil {
-		return nil, fmt.Errorf("%s: by supporter: %w", s.table, err)
-	}
-	ids, err := pgx.CollectRows(rows, pgx.RowTo[uuid.UUID])
-	if err != nil {
-		return nil, fmt.Errorf("%s: by supporter: %w", s.table, err)
-	}
-	return ids, nil
+// ByRequester implements peersupport.Store. An erased request's requester
+// is empty and matches no one.
+func (s *PeerSupport) ByRequester(ctx context.Context, subject string) ([]uuid.UUID, error) {
+	return s.idsOf(ctx, "requester", "Requester", "RequesterErased", subject)
 }
 
-// ByRequester implements peersupport.Store. It reads the requester from
-// the document without an index: it serves erasures only, which are rare.
-// An erased request's requester is empty and matches no one.
-func (s *PeerSupport) ByRequester(ctx context.Context, subject string) ([]uuid.UUID, error) {
+// BySupporter implements peersupport.Store.
+func (s *PeerSupport) BySupporter(ctx context.Context, subject string) ([]uuid.UUID, error) {
+	return s.idsOf(ctx, "supporter", "AcknowledgedBy", "SupporterErased", subject)
+}
+
+// idsOf returns, newest first, the requests whose document names subject
+// in field and is not marked erased. It reads the documents without an
+// index: it serves erasures only, which are rare. field and erased are
+// constants of this file, never input.
+func (s *PeerSupport) idsOf(ctx context.Context, what, field, erased, subject string) ([]uuid.UUID, error) {
 	if subject == "" {
 		return []uuid.UUID{}, nil
 	}
-	rows, err := s.pool.Query(ctx, "SELECT id FROM "+s.table+` WHERE doc->>'Requester' = $1 AND NOT coalesce((doc->>'RequesterErased')::boolean, false)
-ORDER BY requested_ns DESC, id DESC`, subject)
+	rows, err := s.pool.Query(ctx, "SELECT id FROM "+s.table+" WHERE doc->>'"+field+"' = $1 AND NOT coalesce((doc->>'"+erased+"')::boolean, false)"+
+		" ORDER BY requested_ns DESC, id DESC", subject)
 	if err != nil {
-		return nil, fmt.Errorf("%s: by requester: %w", s.table, err)
+		return nil, fmt.Errorf("%s: by %s: %w", s.table, what, err)
 	}
 	ids, err := pgx.CollectRows(rows, pgx.RowTo[uuid.UUID])
 	if err != nil {
-		return nil, fmt.Errorf("%s: by requester: %w", s.table, err)
+		return nil, fmt.Errorf("%s: by %s: %w", s.table, what, err)
 	}
 	return ids, nil
 }

@@ -129,28 +129,20 @@ func (m *Memory) Inbox(_ context.Context, org string) ([]View, error) {
 
 // ByRequester implements Store.
 func (m *Memory) ByRequester(_ context.Context, subject string) ([]uuid.UUID, error) {
-	var vs []View
-	m.mu.RLock()
-	for _, v := range m.requests {
-		if subject != "" && v.Requester == subject && !v.RequesterErased {
-			vs = append(vs, v)
-		}
-	}
-	m.mu.RUnlock()
-	SortNewestFirst(vs)
-	out := make([]uuid.UUID, len(vs))
-	for i, v := range vs {
-		out[i] = v.ID
-	}
-	return out, nil
+	return m.idsWhere(func(v View) bool { return subject != "" && v.Requester == subject && !v.RequesterErased }), nil
 }
 
 // BySupporter implements Store.
 func (m *Memory) BySupporter(_ context.Context, subject string) ([]uuid.UUID, error) {
+	return m.idsWhere(func(v View) bool { return subject != "" && v.AcknowledgedBy == subject && !v.SupporterErased }), nil
+}
+
+// idsWhere returns the ids of the requests that match, newest first.
+func (m *Memory) idsWhere(match func(View) bool) []uuid.UUID {
 	var vs []View
 	m.mu.RLock()
 	for _, v := range m.requests {
-		if subject != "" && v.AcknowledgedBy == subject && !v.SupporterErased {
+		if match(v) {
 			vs = append(vs, v)
 		}
 	}
@@ -160,7 +152,7 @@ func (m *Memory) BySupporter(_ context.Context, subject string) ([]uuid.UUID, er
 	for i, v := range vs {
 		out[i] = v.ID
 	}
-	return out, nil
+	return out
 }
 
 // SortNewestFirst orders requests as the inbox shows them: newest first,
